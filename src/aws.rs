@@ -1,0 +1,68 @@
+//! Loading the AWS SDK configuration the way the AWS CLI does: `--profile`, `--region` and `--endpoint-url` flags
+//! override the environment (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) and the
+//! shared config files; credentials come from the default chain.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Connection settings shared by every AWS-facing command. Plain data: the CLI fills it from its flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsSetupError {
+    #[error(
+        "`{0}` is not a valid endpoint URL; use a full URL such as `https://rds.us-east-1.amazonaws.com` or `http://127.0.0.1:5000`"
+    )]
+    BadEndpoint(String),
+    #[error("no AWS region is set; pass `--region REGION` or set `AWS_REGION`")]
+    NoRegion,
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl AwsSettings {
+    /// Checks what can be checked before any network call.
+    pub fn validate(&self) -> Result<(), AwsSetupError> {
+        if let Some(url) = &self.endpoint_url {
+            let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+            if !ok {
+                return Err(AwsSetupError::BadEndpoint(url.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the SDK configuration. Fails when no region can be found, since every call here is regional.
+    pub async fn load(&self) -> Result<SdkConfig, AwsSetupError> {
+        self.validate()?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            return Err(AwsSetupError::NoRegion);
+        }
+        Ok(config)
+    }
+}
+
+/// Runs a future to completion on a fresh multi-threaded runtime (the CLI is synchronous at the top).
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, AwsSetupError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(AwsSetupError::Runtime)?;
+    Ok(runtime.block_on(future))
+}

@@ -1,0 +1,92 @@
+//! The command line: clap definitions and the dispatch to each pillar. `main.rs` only parses and maps exit codes.
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+mod aws_args;
+mod cell;
+
+pub use aws_args::AwsArgs;
+
+/// Encryption of databases at rest on AWS: advise and plan, audit and evidence, cell (field) encryption.
+#[derive(Debug, Parser)]
+#[command(name = "atrest", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt and decrypt single database fields (cells) with envelope encryption
+    Cell(cell::CellArgs),
+}
+
+/// What the process should exit with, besides the report it wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the command ran, and what it checked did not hold (e.g. a bundle failed verification).
+    CheckFailed,
+    /// Exit 3: a finding at or above `--fail-on`.
+    ThresholdReached,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::CheckFailed => 1,
+            Outcome::ThresholdReached => 3,
+        }
+    }
+}
+
+/// A failure that stops a command: printed as `error: <message>` (plus a hint line) on stderr.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+    pub broken_pipe: bool,
+}
+
+impl CliError {
+    /// Bad input from the user (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            message: message.into(),
+            broken_pipe: false,
+        }
+    }
+
+    /// A failure while running (exit 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        CliError {
+            code: 1,
+            message: message.into(),
+            broken_pipe: false,
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError {
+            code: 1,
+            broken_pipe: e.kind() == std::io::ErrorKind::BrokenPipe,
+            message: e.to_string(),
+        }
+    }
+}
+
+pub type CliResult = Result<Outcome, CliError>;
+
+/// Runs one parsed command, writing its report to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
+    match cli.command {
+        Command::Cell(args) => cell::run(args, out),
+    }
+}

@@ -1,0 +1,12 @@
+//! atrest: encryption of databases at rest on AWS.
+//!
+//! Three pillars share one small model ([`model`]):
+//! - [`advisor`]: the seven encryption options as data ([`catalog`]), ranked against a user's requirements;
+//! - [`audit`]: what an AWS account really runs, checked and classified into the seven options;
+//! - [`cell`]: envelope encryption of single database fields (cells) with AWS KMS or a local key file.
+
+pub mod cli;
+pub mod model;
+
+#[cfg(feature = "aws")]
+pub mod aws;

@@ -1,0 +1,53 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The local AWS endpoint (moto server on 127.0.0.1) started by `scripts/test.sh`.
+/// Tests that need it fail loudly rather than skip.
+pub fn moto_endpoint() -> String {
+    match std::env::var("ATREST_TEST_ENDPOINT") {
+        Ok(url) if url.starts_with("http://127.0.0.1:") => url,
+        Ok(url) => panic!("ATREST_TEST_ENDPOINT={url} is not a loopback URL; tests only talk to 127.0.0.1"),
+        Err(_) => panic!(
+            "this test needs the local AWS endpoint: run `scripts/test.sh`, or `eval \"$(scripts/moto-start.sh)\"` \
+             and export ATREST_TEST_ENDPOINT before `cargo test`"
+        ),
+    }
+}
+
+/// The built `atrest` binary, with an environment that can reach nothing but loopback.
+pub fn atrest() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atrest"));
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    match cmd.output() {
+        Ok(output) => output,
+        Err(e) => panic!("cannot run {cmd:?}: {e}"),
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
