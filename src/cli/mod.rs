@@ -4,6 +4,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+mod advise;
 mod aws_args;
 mod cell;
 
@@ -19,6 +20,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List the seven database-encryption-at-rest options
+    Options(advise::OptionsArgs),
+    /// Print an option, overlay, rule, fact or engine in full
+    Explain(advise::ExplainArgs),
+    /// Recommend an option for a set of requirements, rank the rest, and say why
+    Advise(Box<advise::AdviseArgs>),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
     Cell(cell::CellArgs),
 }
@@ -87,6 +94,9 @@ pub type CliResult = Result<Outcome, CliError>;
 /// Runs one parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
     match cli.command {
+        Command::Options(args) => advise::options(args, out),
+        Command::Explain(args) => advise::explain(args, out),
+        Command::Advise(args) => advise::advise(*args, out),
         Command::Cell(args) => cell::run(args, out),
     }
 }

@@ -1,0 +1,12 @@
+//! The advisor: ranks the seven encryption options against a user's requirements (`evaluate`), explains every
+//! decision with rule ids and dated facts, and turns a fleet inventory into per-database plans (`plan`).
+
+pub mod context;
+pub mod engine;
+#[cfg(feature = "aws")]
+pub mod live;
+pub mod render;
+pub mod requirements;
+
+pub use engine::{EngineSupport, Recommendation, evaluate};
+pub use requirements::{Requirements, RequirementsError};
