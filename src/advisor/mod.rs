@@ -7,6 +7,7 @@ pub mod engine;
 pub mod live;
 pub mod render;
 pub mod requirements;
+pub mod scenario;
 
 pub use engine::{EngineSupport, Recommendation, evaluate};
 pub use requirements::{Requirements, RequirementsError};
