@@ -5,6 +5,7 @@ pub mod context;
 pub mod engine;
 #[cfg(feature = "aws")]
 pub mod live;
+pub mod plan;
 pub mod render;
 pub mod requirements;
 pub mod scenario;

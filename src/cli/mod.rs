@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod advise;
 mod aws_args;
 mod cell;
+mod plan;
 
 pub use aws_args::AwsArgs;
 
@@ -26,6 +27,8 @@ pub enum Command {
     Explain(advise::ExplainArgs),
     /// Recommend an option for a set of requirements, rank the rest, and say why
     Advise(Box<advise::AdviseArgs>),
+    /// Turn a fleet inventory into per-database plans: target option, runbook, key policies
+    Plan(Box<plan::PlanArgs>),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
     Cell(cell::CellArgs),
 }
@@ -97,6 +100,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
         Command::Options(args) => advise::options(args, out),
         Command::Explain(args) => advise::explain(args, out),
         Command::Advise(args) => advise::advise(*args, out),
+        Command::Plan(args) => plan::run(*args, out),
         Command::Cell(args) => cell::run(args, out),
     }
 }

@@ -1,0 +1,313 @@
+//! The fleet inventory `plan` reads: one row per database, as CSV or TOML, with errors that name the file,
+//! line and column and suggest the fix.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::suggest;
+
+/// How a database runs today.
+pub const HOSTINGS: [&str; 4] = ["on-prem", "rds", "aurora", "ec2"];
+/// How a database is encrypted today.
+pub const ENCRYPTIONS: [&str; 8] = [
+    "none",
+    "rds-aws-owned",
+    "rds-aws-managed",
+    "rds-kms",
+    "ebs-aws-managed",
+    "ebs-kms",
+    "luks",
+    "tde",
+];
+/// Data classes and the regime each one implies.
+pub const DATA_CLASSES: [(&str, &str); 5] = [
+    ("pan", "pci-pan"),
+    ("phi", "hipaa"),
+    ("pii", "gdpr"),
+    ("cui", "nist-800-53"),
+    ("fedramp-high", "fedramp-high"),
+];
+
+pub const CSV_COLUMNS: [&str; 11] = [
+    "name",
+    "engine",
+    "version",
+    "hosting",
+    "encryption",
+    "data_classes",
+    "region",
+    "read_replicas",
+    "copy_regions",
+    "trusted_services",
+    "overrides",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DatabaseRow {
+    pub name: String,
+    pub engine: String,
+    pub version: String,
+    /// on-prem | rds | aurora | ec2
+    pub hosting: String,
+    /// none | rds-aws-owned | rds-aws-managed | rds-kms | ebs-aws-managed | ebs-kms | luks | tde
+    pub encryption: String,
+    pub data_classes: Vec<String>,
+    pub region: String,
+    pub read_replicas: Vec<String>,
+    /// Regions that receive snapshot copies or cross-Region replicas.
+    pub copy_regions: Vec<String>,
+    /// AWS service principals (e.g. `dms.amazonaws.com`) the storage key must trust.
+    pub trusted_services: Vec<String>,
+    /// Requirement overrides for this database only: `section.key` -> value (lists comma-separated).
+    pub overrides: BTreeMap<String, String>,
+    /// Where the row came from, for messages (`file:line`).
+    #[serde(skip)]
+    pub origin: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InventoryError(pub String);
+
+fn list(s: &str) -> Vec<String> {
+    s.split([';', ','])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn check_choice(
+    at: &str,
+    column: &str,
+    value: &str,
+    allowed: &[&str],
+) -> Result<(), InventoryError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(InventoryError(format!(
+            "{at}: `{column}` is `{value}`; {}",
+            suggest::hint(value, allowed.iter().copied())
+        )))
+    }
+}
+
+fn validate(row: &DatabaseRow) -> Result<(), InventoryError> {
+    let at = &row.origin;
+    if row.name.trim().is_empty() {
+        return Err(InventoryError(format!(
+            "{at}: `name` is empty; every database needs a name"
+        )));
+    }
+    if row.engine.trim().is_empty() {
+        return Err(InventoryError(format!(
+            "{at}: `engine` is empty for `{}`; e.g. `postgres`",
+            row.name
+        )));
+    }
+    check_choice(at, "hosting", &row.hosting, &HOSTINGS)?;
+    check_choice(at, "encryption", &row.encryption, &ENCRYPTIONS)?;
+    for class in &row.data_classes {
+        let names: Vec<&str> = DATA_CLASSES.iter().map(|(c, _)| *c).collect();
+        check_choice(at, "data_classes", class, &names)?;
+    }
+    Ok(())
+}
+
+fn parse_overrides(at: &str, text: &str) -> Result<BTreeMap<String, String>, InventoryError> {
+    let mut out = BTreeMap::new();
+    for item in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(InventoryError(format!(
+                "{at}: override `{item}` must be section.key=value, e.g. `keys.fips=140-3-l3`"
+            )));
+        };
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// Reads a CSV inventory (header row required; `name` and `engine` columns required).
+pub fn from_csv(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| InventoryError(format!("{file}: cannot read the header row: {e}")))?
+        .clone();
+    for h in headers.iter() {
+        if !CSV_COLUMNS.contains(&h) {
+            return Err(InventoryError(format!(
+                "{file}:1: unknown column `{h}`; {}",
+                suggest::hint(h, CSV_COLUMNS.iter().copied())
+            )));
+        }
+    }
+    for required in ["name", "engine"] {
+        if !headers.iter().any(|h| h == required) {
+            return Err(InventoryError(format!(
+                "{file}:1: the header needs a `{required}` column"
+            )));
+        }
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            InventoryError(format!(
+                "{file}:{line}: {e}; every row needs one value per header column"
+            ))
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let at = format!("{file}:{line}");
+        let get = |column: &str| -> String {
+            headers
+                .iter()
+                .position(|h| h == column)
+                .and_then(|i| record.get(i))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let or = |value: String, default: &str| {
+            if value.is_empty() {
+                default.to_string()
+            } else {
+                value
+            }
+        };
+        let row = DatabaseRow {
+            name: get("name"),
+            engine: get("engine"),
+            version: get("version"),
+            hosting: or(get("hosting"), "on-prem"),
+            encryption: or(get("encryption"), "none"),
+            data_classes: list(&get("data_classes")),
+            region: or(get("region"), "us-east-1"),
+            read_replicas: list(&get("read_replicas")),
+            copy_regions: list(&get("copy_regions")),
+            trusted_services: list(&get("trusted_services")),
+            overrides: parse_overrides(&at, &get("overrides"))?,
+            origin: at,
+        };
+        validate(&row)?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(InventoryError(format!(
+            "{file}: the inventory has no databases; add one row per database"
+        )));
+    }
+    Ok(rows)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlInventory {
+    database: Vec<TomlRow>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlRow {
+    name: String,
+    engine: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default = "on_prem")]
+    hosting: String,
+    #[serde(default = "none")]
+    encryption: String,
+    #[serde(default)]
+    data_classes: Vec<String>,
+    #[serde(default = "us_east_1")]
+    region: String,
+    #[serde(default)]
+    read_replicas: Vec<String>,
+    #[serde(default)]
+    copy_regions: Vec<String>,
+    #[serde(default)]
+    trusted_services: Vec<String>,
+    #[serde(default)]
+    overrides: BTreeMap<String, toml::Value>,
+}
+
+fn on_prem() -> String {
+    "on-prem".into()
+}
+fn none() -> String {
+    "none".into()
+}
+fn us_east_1() -> String {
+    "us-east-1".into()
+}
+
+/// Reads a TOML inventory: `[[database]]` tables with the CSV's columns as keys.
+pub fn from_toml(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryError> {
+    let line = |offset: usize| {
+        text.get(..offset)
+            .map_or(1, |s| s.matches('\n').count() + 1)
+    };
+    let inventory: TomlInventory = toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| format!("{file}:{}", line(s.start)))
+            .unwrap_or_else(|| file.to_string());
+        let mut message = e.message().trim_end_matches('.').to_string();
+        if let Some(field) = message
+            .strip_prefix("unknown field `")
+            .and_then(|m| m.split('`').next())
+        {
+            message = format!(
+                "unknown key `{field}`; {}",
+                suggest::hint(field, CSV_COLUMNS.iter().copied())
+            );
+        }
+        InventoryError(format!("{at}: {message}"))
+    })?;
+    let mut rows = Vec::new();
+    for (i, r) in inventory.database.into_iter().enumerate() {
+        let origin = format!("{file} [[database]] #{} (`{}`)", i + 1, r.name);
+        let overrides = r
+            .overrides
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    toml::Value::String(s) => s,
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .filter_map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect();
+        let row = DatabaseRow {
+            name: r.name,
+            engine: r.engine,
+            version: r.version,
+            hosting: r.hosting,
+            encryption: r.encryption,
+            data_classes: r.data_classes,
+            region: r.region,
+            read_replicas: r.read_replicas,
+            copy_regions: r.copy_regions,
+            trusted_services: r.trusted_services,
+            overrides,
+            origin,
+        };
+        validate(&row)?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(InventoryError(format!(
+            "{file}: the inventory has no `[[database]]` entries"
+        )));
+    }
+    Ok(rows)
+}

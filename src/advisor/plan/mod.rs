@@ -1,0 +1,145 @@
+//! `atrest plan`: a fleet inventory from a migration-planning session -> a recommendation, an ordered runbook and
+//! least-privilege key policies per database.
+
+pub mod inventory;
+pub mod policy;
+pub mod render;
+pub mod runbook;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::engine::{EngineSupport, Recommendation, SCHEMA_VERSION, evaluate};
+use super::requirements::Requirements;
+use crate::catalog::Catalog;
+use inventory::{DATA_CLASSES, DatabaseRow};
+use runbook::{Principals, ProposedKey, Step};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DatabasePlan {
+    pub name: String,
+    pub engine: String,
+    pub version: String,
+    pub region: String,
+    pub current_hosting: String,
+    pub current_encryption: String,
+    pub data_classes: Vec<String>,
+    pub recommendation: Recommendation,
+    pub runbook: Vec<Step>,
+    pub keys: Vec<ProposedKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    pub schema_version: u32,
+    pub catalog_version: String,
+    /// How many databases land on each option (`0` = no option meets the requirements).
+    pub summary: BTreeMap<u8, usize>,
+    pub databases: Vec<DatabasePlan>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+/// The requirements for one row: the base, then what its data classes and current state imply, then its overrides.
+pub fn row_requirements(
+    catalog: &Catalog,
+    base: &Requirements,
+    row: &DatabaseRow,
+) -> Result<Requirements, PlanError> {
+    let mut req = base.clone();
+    let set = |req: &mut Requirements, key: &str, value: &str, why: &str| {
+        req.set(catalog, key, value, why)
+            .map_err(|e| PlanError(e.0))
+    };
+    set(
+        &mut req,
+        "database.engine",
+        &row.engine,
+        &format!("{} engine", row.origin),
+    )?;
+    set(
+        &mut req,
+        "database.version",
+        &row.version,
+        &format!("{} version", row.origin),
+    )?;
+    let mut regimes: Vec<String> = req.list("data.regimes").to_vec();
+    for class in &row.data_classes {
+        if let Some((_, regime)) = DATA_CLASSES.iter().find(|(c, _)| c == class) {
+            if !regimes.iter().any(|r| r == regime) {
+                regimes.push(regime.to_string());
+            }
+        }
+    }
+    set(
+        &mut req,
+        "data.regimes",
+        &regimes.join(","),
+        &format!("{} data_classes", row.origin),
+    )?;
+    let migration = match (row.hosting.as_str(), row.encryption.as_str()) {
+        ("on-prem", _) => "greenfield",
+        (_, "none") => "existing-unencrypted",
+        (_, "rds-kms" | "ebs-kms") => req.text("operations.migration"),
+        _ => "rekey",
+    }
+    .to_string();
+    set(
+        &mut req,
+        "operations.migration",
+        &migration,
+        &format!("{} hosting/encryption", row.origin),
+    )?;
+    if !row.copy_regions.is_empty() {
+        set(
+            &mut req,
+            "data.multi_region",
+            "true",
+            &format!("{} copy_regions", row.origin),
+        )?;
+    }
+    for (key, value) in &row.overrides {
+        set(&mut req, key, value, &format!("{} override", row.origin))?;
+    }
+    Ok(req)
+}
+
+pub fn plan(
+    catalog: &Catalog,
+    base: &Requirements,
+    rows: &[DatabaseRow],
+    principals: &Principals,
+) -> Result<Plan, PlanError> {
+    let mut databases = Vec::new();
+    let mut summary = BTreeMap::new();
+    for row in rows {
+        let req = row_requirements(catalog, base, row)?;
+        let support = EngineSupport::embedded(catalog, &row.engine);
+        let rec = evaluate(catalog, &req, &support);
+        *summary
+            .entry(rec.recommended.as_ref().map_or(0, |r| r.option))
+            .or_insert(0) += 1;
+        let (steps, keys) = runbook::build(row, &rec, catalog, principals);
+        databases.push(DatabasePlan {
+            name: row.name.clone(),
+            engine: row.engine.clone(),
+            version: row.version.clone(),
+            region: row.region.clone(),
+            current_hosting: row.hosting.clone(),
+            current_encryption: row.encryption.clone(),
+            data_classes: row.data_classes.clone(),
+            recommendation: rec,
+            runbook: steps,
+            keys,
+        });
+    }
+    Ok(Plan {
+        schema_version: SCHEMA_VERSION,
+        catalog_version: catalog.version.clone(),
+        summary,
+        databases,
+    })
+}
