@@ -3,6 +3,9 @@
 //! shared config files; credentials come from the default chain.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Connection settings shared by every AWS-facing command. Plain data: the CLI fills it from its flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,4 +68,48 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, AwsSetup
         .build()
         .map_err(AwsSetupError::Runtime)?;
     Ok(runtime.block_on(future))
+}
+
+/// One line that says what went wrong with an AWS call: the service's error code and message, the HTTP status
+/// of an answer that was not an AWS error (an endpoint that lacks the operation answers 500 with HTML), or why
+/// the endpoint could not be reached.
+pub fn sdk_error_summary<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> String {
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => {
+                    let status = service.raw().status().as_u16();
+                    if status >= 500 {
+                        format!(
+                            "HTTP {status} without an AWS error (the endpoint may not implement this operation)"
+                        )
+                    } else {
+                        format!("HTTP {status} without an AWS error")
+                    }
+                }
+            }
+        }
+        SdkError::DispatchFailure(failure) => {
+            let kind = if failure.is_timeout() {
+                "timed out"
+            } else if failure.is_io() {
+                "connection failed"
+            } else {
+                "request not sent"
+            };
+            match failure.as_connector_error() {
+                Some(connector) => format!("cannot reach the endpoint: {kind} ({connector})"),
+                None => format!("cannot reach the endpoint: {kind}"),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out".to_string(),
+        SdkError::ResponseError(r) => {
+            format!("unreadable response (HTTP {})", r.raw().status().as_u16())
+        }
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_string(),
+        _ => "unknown SDK error".to_string(),
+    }
 }

@@ -35,10 +35,10 @@ pub fn version_at_least(version: &str, minimum: &str) -> bool {
             .collect()
     };
     let (have, want) = (parts(version), parts(minimum));
-    for i in 0..want.len() {
+    for (i, w) in want.iter().enumerate() {
         let h = have.get(i).copied().unwrap_or(0);
-        if h != want[i] {
-            return h > want[i];
+        if h != *w {
+            return h > *w;
         }
     }
     true

@@ -5,10 +5,9 @@
 //! - `DescribeOrderableDBInstanceOptions`: does any orderable instance class support storage encryption;
 //! - `DescribeOptionGroupOptions`: does an option group offer TDE, and from which major version.
 
-use aws_sdk_rds::error::DisplayErrorContext;
 use aws_smithy_types::date_time::Format;
 
-use crate::aws::{AwsSettings, AwsSetupError};
+use crate::aws::{AwsSettings, AwsSetupError, sdk_error_summary};
 use crate::catalog::schema::{EngineDef, RdsTde};
 
 use super::context::version_at_least;
@@ -85,7 +84,7 @@ pub async fn refresh(
         }
         Err(e) => notes.push(format!(
             "DescribeDBEngineVersions failed ({}); engine availability from the embedded snapshot",
-            DisplayErrorContext(&e)
+            sdk_error_summary(&e)
         )),
     }
 
@@ -110,7 +109,7 @@ pub async fn refresh(
                 }
             }
             Err(e) => {
-                failed = Some(DisplayErrorContext(&e).to_string());
+                failed = Some(sdk_error_summary(&e));
                 break;
             }
         }
@@ -181,7 +180,7 @@ pub async fn refresh(
                         facts,
                     });
                     let wanted = major(version);
-                    let listed = wanted.is_empty() || majors.iter().any(|m| *m == wanted);
+                    let listed = wanted.is_empty() || majors.contains(&wanted);
                     learned.push(format!(
                         "option groups offer TDE for major version(s) {}{}",
                         majors.join(", "),
@@ -203,7 +202,7 @@ pub async fn refresh(
         }
         Err(e) => notes.push(format!(
             "DescribeOptionGroupOptions failed ({}); TDE support from the embedded snapshot",
-            DisplayErrorContext(&e)
+            sdk_error_summary(&e)
         )),
     }
 

@@ -231,15 +231,15 @@ impl Requirements {
             .iter()
             .filter(|a| a.criterion == key)
         {
-            if let Some(i) = alias.from.iter().position(|f| f == value) {
-                if let Some(to) = alias.to.get(i) {
-                    self.notes.push(InputNote {
-                        rule: format!("input-alias-{}", key.replace('.', "-")),
-                        text: alias.warning.replace("{from}", value).replace("{to}", to),
-                        facts: alias.facts.clone(),
-                    });
-                    return to.clone();
-                }
+            if let Some(i) = alias.from.iter().position(|f| f == value)
+                && let Some(to) = alias.to.get(i)
+            {
+                self.notes.push(InputNote {
+                    rule: format!("input-alias-{}", key.replace('.', "-")),
+                    text: alias.warning.replace("{from}", value).replace("{to}", to),
+                    facts: alias.facts.clone(),
+                });
+                return to.clone();
             }
         }
         value.to_string()

@@ -301,13 +301,13 @@ fn build_criteria(file: CriteriaFile, problems: &mut Problems) -> Criteria {
     for a in &file.attribute {
         match type_of(a.kind.as_deref(), a.domain.as_deref(), a.list) {
             Ok(ty) => {
-                if let Type::Enum(d) | Type::List(d) = &ty {
-                    if !file.domains.contains_key(d) {
-                        problems.add(
-                            path,
-                            format!("attribute `{}` uses unknown domain `{d}`", a.name),
-                        );
-                    }
+                if let Type::Enum(d) | Type::List(d) = &ty
+                    && !file.domains.contains_key(d)
+                {
+                    problems.add(
+                        path,
+                        format!("attribute `{}` uses unknown domain `{d}`", a.name),
+                    );
                 }
                 attributes.push(Attribute {
                     name: a.name.clone(),
@@ -686,16 +686,16 @@ fn check_engines(
                 problems.add(path, format!("engine `{}`: unknown os `{os}`", e.id));
             }
         }
-        if let Some(g) = &e.tde_granularity {
-            if !granularities.contains(g) {
-                problems.add(
-                    path,
-                    format!(
-                        "engine `{}`: tde_granularity `{g}` is not a granularity",
-                        e.id
-                    ),
-                );
-            }
+        if let Some(g) = &e.tde_granularity
+            && !granularities.contains(g)
+        {
+            problems.add(
+                path,
+                format!(
+                    "engine `{}`: tde_granularity `{g}` is not a granularity",
+                    e.id
+                ),
+            );
         }
     }
     for (licence, engine_ids) in &criteria.licence_grants {

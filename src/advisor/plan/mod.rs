@@ -68,10 +68,10 @@ pub fn row_requirements(
     )?;
     let mut regimes: Vec<String> = req.list("data.regimes").to_vec();
     for class in &row.data_classes {
-        if let Some((_, regime)) = DATA_CLASSES.iter().find(|(c, _)| c == class) {
-            if !regimes.iter().any(|r| r == regime) {
-                regimes.push(regime.to_string());
-            }
+        if let Some((_, regime)) = DATA_CLASSES.iter().find(|(c, _)| c == class)
+            && !regimes.iter().any(|r| r == regime)
+        {
+            regimes.push(regime.to_string());
         }
     }
     set(
