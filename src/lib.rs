@@ -5,8 +5,10 @@
 //! - [`audit`]: what an AWS account really runs, checked and classified into the seven options;
 //! - [`cell`]: envelope encryption of single database fields (cells) with AWS KMS or a local key file.
 
+pub mod audit;
 pub mod cli;
 pub mod model;
+pub mod report;
 
 #[cfg(feature = "aws")]
 pub mod aws;
