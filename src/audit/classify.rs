@@ -139,6 +139,9 @@ pub struct KeyEvidence {
     pub reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
+    /// The key's first alias, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// `aws_owned`, `aws_managed`, `customer_managed` or `unknown`.
     pub manager: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +176,7 @@ fn key_evidence(reference: &str, key: Option<&KmsKey>) -> KeyEvidence {
         Some(k) => KeyEvidence {
             reference: reference.to_string(),
             arn: Some(k.arn.clone()),
+            alias: k.aliases.first().cloned(),
             manager: k.manager_label().to_string(),
             origin: k.origin.clone(),
             key_store: k.key_store().as_str().to_string(),
@@ -429,7 +433,8 @@ fn classify_ec2_host(inv: &Inventory, h: &DbHost) -> Database {
             evidence.declared.insert(t.to_string(), v.to_string());
         }
     }
-    let ebs = ebs_placement(inv, h, &mut evidence, &mut reasons);
+    let mut ebs_reasons = Vec::new();
+    let ebs = ebs_placement(inv, h, &mut evidence, &mut ebs_reasons);
     let declared = tag(h, ENCRYPTION_TAG).map(str::to_ascii_lowercase);
     let placement = match declared.as_deref() {
         Some("luks") => {
@@ -474,6 +479,7 @@ fn classify_ec2_host(inv: &Inventory, h: &DbHost) -> Database {
         }
         _ => ebs,
     };
+    reasons.extend(ebs_reasons);
     let engine = tag(h, ENGINE_TAG).map(str::to_string);
     database(
         h.arn.clone(),

@@ -8,6 +8,8 @@ pub mod catalog;
 pub mod checks;
 pub mod classify;
 pub mod clock;
+#[cfg(feature = "aws")]
+pub mod collect;
 pub mod inventory;
 pub mod policy;
 pub mod run;

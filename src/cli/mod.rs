@@ -4,6 +4,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod aws_args;
 mod cell;
 
@@ -19,6 +20,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Audit an AWS account's databases for encryption at rest: checks, and each database's encryption option
+    Audit(Box<audit::AuditArgs>),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
     Cell(cell::CellArgs),
 }
@@ -87,6 +90,7 @@ pub type CliResult = Result<Outcome, CliError>;
 /// Runs one parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
     match cli.command {
+        Command::Audit(args) => audit::run(*args, out),
         Command::Cell(args) => cell::run(args, out),
     }
 }

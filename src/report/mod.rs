@@ -94,7 +94,11 @@ pub(crate) fn evidence_line(db: &Database) -> String {
     let e = &db.evidence;
     let mut parts: Vec<String> = Vec::new();
     for k in &e.keys {
-        let name = k.arn.as_deref().unwrap_or(&k.reference);
+        let name = match (&k.alias, &k.arn) {
+            (Some(alias), _) => alias.as_str(),
+            (None, Some(arn)) => short_resource(arn),
+            (None, None) => k.reference.as_str(),
+        };
         let mut text = format!(
             "key {name} ({}, {} key store",
             k.manager.replace('_', " "),

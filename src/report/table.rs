@@ -57,7 +57,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         .filter(|f| f.status == Status::Fail)
         .collect();
     // Most severe first; the report order (check, resource, region) breaks ties.
-    failed.sort_by(|a, b| b.severity.cmp(&a.severity));
+    failed.sort_by_key(|f| std::cmp::Reverse(f.severity));
     writeln!(out, "\nFailed findings")?;
     if failed.is_empty() {
         writeln!(out, "(none)")?;

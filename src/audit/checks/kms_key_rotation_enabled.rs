@@ -72,7 +72,8 @@ mod tests {
     #[test]
     fn keys_that_cannot_rotate_are_not_applicable_and_say_why() {
         let mut inv = inventory();
-        let variants: [(&str, fn(&mut KmsKey), &str); 6] = [
+        type Change = fn(&mut KmsKey);
+        let variants: [(&str, Change, &str); 6] = [
             ("hsm", |k| k.origin = Some("AWS_CLOUDHSM".into()), "custom key store (cloudhsm)"),
             ("xks", |k| k.origin = Some("EXTERNAL_KEY_STORE".into()), "custom key store (external)"),
             ("byok", |k| k.origin = Some("EXTERNAL".into()), "imported key material"),
