@@ -70,6 +70,25 @@ pub fn from_json(path: &str, text: &str) -> Result<Inventory, StoreError> {
     })
 }
 
+/// Fails early, before a long collection, when `path` cannot be written: its directory does not exist.
+pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(StoreError::Unwritable {
+            path: path.display().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the directory does not exist",
+            ),
+        })
+    }
+}
+
 pub fn save(path: &Path, inventory: &Inventory) -> Result<(), StoreError> {
     let unwritable = |source| StoreError::Unwritable {
         path: path.display().to_string(),

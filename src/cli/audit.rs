@@ -48,6 +48,9 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
 }
 
 pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
+    if let Some(path) = &args.inventory_out {
+        store::check_writable(path).map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let (inventory, source) = match &args.inventory_in {
         Some(path) => (
             store::load(path).map_err(|e| CliError::usage(e.to_string()))?,

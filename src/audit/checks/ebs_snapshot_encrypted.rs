@@ -8,21 +8,14 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
         .iter()
         .map(|s| {
             if s.encrypted {
-                // Some emulators drop the key of snapshots; the source volume's key is the same one.
-                let key = s.kms_key_id.clone().or_else(|| {
-                    let vol = s.volume_id.as_deref()?;
-                    inv.ebs_volumes
-                        .iter()
-                        .find(|v| v.id == vol && v.region == s.region)
-                        .and_then(|v| v.kms_key_id.clone())
-                });
+                let key = super::ebs_snapshot_key(inv, s);
                 CheckResult::pass(
                     &s.arn,
                     &s.region,
                     format!(
                         "EBS snapshot `{}` is encrypted with {}",
                         s.id,
-                        describe_key(inv, &s.region, key.as_deref())
+                        describe_key(inv, &s.region, key)
                     ),
                 )
             } else {

@@ -2,7 +2,7 @@
 //! function of the inventory; none calls AWS. A check returns one result per resource it judges, and nothing for
 //! resources outside its scope.
 
-use crate::audit::inventory::{Inventory, KmsKey, RdsSnapshot, Sharing};
+use crate::audit::inventory::{EbsSnapshot, Inventory, KmsKey, RdsSnapshot, Sharing};
 use crate::model::Status;
 
 /// One verdict before the catalog adds the check id and severity.
@@ -233,7 +233,7 @@ pub(crate) fn keys_in_use(inv: &Inventory) -> Vec<KeyUse<'_>> {
     for s in inv.ebs_snapshots.iter().filter(|s| s.encrypted) {
         refs.push((
             &s.region,
-            s.kms_key_id.as_deref(),
+            ebs_snapshot_key(inv, s),
             format!("EBS snapshot {}", s.id),
         ));
     }
@@ -264,4 +264,16 @@ pub(crate) fn keys_in_use(inv: &Inventory) -> Vec<KeyUse<'_>> {
             .push(user);
     }
     by_key.into_values().collect()
+}
+
+/// The key of an EBS snapshot, or of its source volume when the snapshot does not name one (some endpoints drop
+/// it; the snapshot of an encrypted volume uses the volume's key).
+pub(crate) fn ebs_snapshot_key<'a>(inv: &'a Inventory, s: &'a EbsSnapshot) -> Option<&'a str> {
+    s.kms_key_id.as_deref().or_else(|| {
+        let volume = s.volume_id.as_deref()?;
+        inv.ebs_volumes
+            .iter()
+            .find(|v| v.id == volume && v.region == s.region)
+            .and_then(|v| v.kms_key_id.as_deref())
+    })
 }
