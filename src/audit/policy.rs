@@ -218,6 +218,85 @@ impl Statement {
     }
 }
 
+/// Which extra conditions a Deny invariant may carry and still count (see [`Statement::is_deny_guard`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuardShape {
+    /// The value of `Bool aws:PrincipalIsAWSService` the invariant may be limited to: `false` exempts AWS services
+    /// (an account or organisation invariant), `true` limits it to AWS services (a confused-deputy invariant).
+    pub service_scope: bool,
+    /// Whether `...IfExists` negated operators count.
+    pub if_exists: bool,
+}
+
+/// `Deny * kms:* when StringNotEquals aws:PrincipalOrgID ...` (services may be exempted).
+pub const ACCOUNT_GUARD: GuardShape = GuardShape {
+    service_scope: false,
+    if_exists: false,
+};
+
+/// `Deny * kms:* when StringNotEquals[IfExists] aws:SourceAccount ...` (optionally limited to AWS services).
+pub const SOURCE_GUARD: GuardShape = GuardShape {
+    service_scope: true,
+    if_exists: true,
+};
+
+impl Statement {
+    /// Whether this is a Deny invariant that refuses every KMS action (`kms:*` or `*`) to any principal (`*`)
+    /// whose request does not match one of `keys`. Every condition must be a negated string or ARN match on one
+    /// of `keys` with concrete values, except `Bool aws:PrincipalIsAWSService` with the value `shape` allows.
+    pub fn is_deny_guard(&self, keys: &[&str], shape: GuardShape) -> bool {
+        if self.allow
+            || self.not_principal
+            || self.not_action
+            || !self.principals.contains(&Principal::Anyone)
+        {
+            return false;
+        }
+        if !self
+            .actions
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case("kms:*"))
+        {
+            return false;
+        }
+        let scope = shape.service_scope.to_string();
+        let mut guarded = false;
+        for c in &self.conditions {
+            let negated_match = keys.iter().any(|k| k.eq_ignore_ascii_case(&c.key))
+                && is_negated_operator(&c.operator, shape.if_exists)
+                && !c.values.is_empty()
+                && c.values
+                    .iter()
+                    .all(|v| !v.chars().all(|ch| ch == '*' || ch == '?'));
+            let scoped = c.operator.eq_ignore_ascii_case("Bool")
+                && c.key.eq_ignore_ascii_case("aws:PrincipalIsAWSService")
+                && c.values.iter().all(|v| v.eq_ignore_ascii_case(&scope));
+            if negated_match {
+                guarded = true;
+            } else if !scoped {
+                return false;
+            }
+        }
+        guarded
+    }
+}
+
+fn is_negated_operator(operator: &str, if_exists: bool) -> bool {
+    let op = match operator.strip_suffix("IfExists") {
+        Some(base) if if_exists => base,
+        Some(_) => return false,
+        None => operator,
+    };
+    matches!(
+        op.to_ascii_lowercase().as_str(),
+        "stringnotequals"
+            | "stringnotequalsignorecase"
+            | "stringnotlike"
+            | "arnnotequals"
+            | "arnnotlike"
+    )
+}
+
 fn is_narrowing_operator(operator: &str) -> bool {
     let op = operator.strip_prefix("ForAnyValue:").unwrap_or(operator);
     if op.starts_with("ForAllValues:") || op.ends_with("IfExists") {
@@ -376,6 +455,36 @@ mod tests {
         assert!(s[0].grants("kms:Decrypt"));
         assert!(!s[0].grants("kms:PutKeyPolicy"));
         assert!(!s[1].grants("kms:Decrypt"));
+    }
+
+    #[test]
+    fn deny_guards() {
+        let guard = |cond: &str, action: &str| {
+            let doc = format!(
+                r#"{{"Statement":[{{"Effect":"Deny","Principal":{{"AWS":"*"}},"Action":{action},"Resource":"*","Condition":{cond}}}]}}"#
+            );
+            parse(&doc).unwrap().remove(0)
+        };
+        let org = r#"{"StringNotEquals":{"aws:PrincipalOrgID":"o-abcd12efg1"},"Bool":{"aws:PrincipalIsAWSService":"false"}}"#;
+        assert!(guard(org, r#""kms:*""#).is_deny_guard(ACCOUNT_RESTRICTING_KEYS, ACCOUNT_GUARD));
+        assert!(!guard(org, r#""kms:*""#).is_deny_guard(SOURCE_RESTRICTING_KEYS, SOURCE_GUARD));
+        assert!(
+            !guard(org, r#""kms:Decrypt""#).is_deny_guard(ACCOUNT_RESTRICTING_KEYS, ACCOUNT_GUARD),
+            "must cover kms:*"
+        );
+        let ip = r#"{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#;
+        assert!(
+            !guard(ip, r#""*""#).is_deny_guard(ACCOUNT_RESTRICTING_KEYS, ACCOUNT_GUARD),
+            "other conditions weaken it"
+        );
+        let weak = r#"{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}"#;
+        assert!(!guard(weak, r#""*""#).is_deny_guard(ACCOUNT_RESTRICTING_KEYS, ACCOUNT_GUARD));
+        let src = r#"{"StringNotEqualsIfExists":{"aws:SourceAccount":"111122223333"},"Bool":{"aws:PrincipalIsAWSService":"true"}}"#;
+        assert!(guard(src, r#"["kms:*"]"#).is_deny_guard(SOURCE_RESTRICTING_KEYS, SOURCE_GUARD));
+        let positive = r#"{"StringEquals":{"aws:SourceAccount":"111122223333"}}"#;
+        assert!(
+            !guard(positive, r#""kms:*""#).is_deny_guard(SOURCE_RESTRICTING_KEYS, SOURCE_GUARD)
+        );
     }
 
     #[test]

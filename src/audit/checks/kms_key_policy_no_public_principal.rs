@@ -1,9 +1,10 @@
 //! No key policy lets any principal (`*`) use or manage the key without a condition that pins the caller to known
-//! accounts or organisations (`aws:PrincipalAccount`, `aws:PrincipalOrgID`, `aws:SourceAccount`, `kms:CallerAccount`...).
+//! accounts or organisations (`aws:PrincipalAccount`, `aws:PrincipalOrgID`, `aws:SourceAccount`, `kms:CallerAccount`...),
+//! unless a Deny invariant refuses every caller outside them (`Deny * kms:* when StringNotEquals aws:PrincipalOrgID`).
 
 use super::{CheckResult, policy_keys};
 use crate::audit::inventory::{Inventory, KmsKey};
-use crate::audit::policy::{self, ACCOUNT_RESTRICTING_KEYS, Principal};
+use crate::audit::policy::{self, ACCOUNT_GUARD, ACCOUNT_RESTRICTING_KEYS, Principal};
 
 pub fn run(inv: &Inventory) -> Vec<CheckResult> {
     policy_keys(inv).map(judge).collect()
@@ -28,6 +29,21 @@ fn judge(k: &KmsKey) -> CheckResult {
         })
         .map(|(i, s)| s.sid.clone().unwrap_or_else(|| format!("#{}", i + 1)))
         .collect();
+    let guard = statements
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.is_deny_guard(ACCOUNT_RESTRICTING_KEYS, ACCOUNT_GUARD))
+        .map(|(i, s)| s.sid.clone().unwrap_or_else(|| format!("#{}", i + 1)));
+    if let (false, Some(sid)) = (open.is_empty(), guard) {
+        return CheckResult::pass(
+            &k.arn,
+            &k.region,
+            format!(
+                "the policy of key `{name}` allows `*` in statement(s) {}, but Deny statement `{sid}` refuses every caller outside the named accounts or organisation",
+                super::short_list(&open, 5)
+            ),
+        );
+    }
     if open.is_empty() {
         CheckResult::pass(
             &k.arn,
@@ -93,6 +109,18 @@ mod tests {
             r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}"#,
         ]));
         assert_eq!(only(run(&inv)).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_deny_invariant_on_the_organisation_restricts_a_star_allow() {
+        let inv = with_policy(policy(&[
+            r#"{"Sid":"Open","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#,
+            r#"{"Sid":"OrgOnly","Effect":"Deny","Principal":{"AWS":"*"},"Action":"kms:*","Resource":"*",
+               "Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-abcd12efg1"},"Bool":{"aws:PrincipalIsAWSService":"false"}}}"#,
+        ]));
+        let r = only(run(&inv));
+        assert_eq!(r.status, Status::Pass);
+        assert!(r.message.contains("`OrgOnly`"), "{}", r.message);
     }
 
     #[test]

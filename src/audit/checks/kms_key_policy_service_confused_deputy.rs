@@ -1,10 +1,11 @@
 //! Every AWS service principal a key policy trusts is bound to this account or its resources with
 //! `aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOrgID` or `aws:SourceOrgPaths`, so that the service cannot be
-//! made to use the key on behalf of another account (the cross-service confused deputy).
+//! made to use the key on behalf of another account (the cross-service confused deputy). A Deny invariant on those
+//! keys for every principal counts as binding.
 
 use super::{CheckResult, policy_keys};
 use crate::audit::inventory::{Inventory, KmsKey};
-use crate::audit::policy::{self, Principal, SOURCE_RESTRICTING_KEYS};
+use crate::audit::policy::{self, Principal, SOURCE_GUARD, SOURCE_RESTRICTING_KEYS};
 
 pub fn run(inv: &Inventory) -> Vec<CheckResult> {
     policy_keys(inv).map(judge).collect()
@@ -30,6 +31,17 @@ fn judge(k: &KmsKey) -> CheckResult {
                 }
             }
         }
+    }
+    let guarded = statements.iter().any(|s| s.is_deny_guard(SOURCE_RESTRICTING_KEYS, SOURCE_GUARD));
+    if !unbound.is_empty() && guarded {
+        return CheckResult::pass(
+            &k.arn,
+            &k.region,
+            format!(
+                "the policy of key `{name}` trusts service(s) {} and denies every request from another source account or ARN",
+                super::short_list(&unbound, 5)
+            ),
+        );
     }
     if !unbound.is_empty() {
         CheckResult::fail(
@@ -81,6 +93,18 @@ mod tests {
         let r = only(run(&inv));
         assert_eq!(r.status, Status::Fail);
         assert!(r.message.contains("`logs.eu-west-1.amazonaws.com`, `delivery.logs.amazonaws.com`"), "{}", r.message);
+    }
+
+    #[test]
+    fn a_deny_on_the_source_account_binds_the_services() {
+        let inv = with_policy(policy(&[
+            r#"{"Effect":"Allow","Principal":{"Service":"logs.eu-west-1.amazonaws.com"},"Action":"kms:Encrypt*","Resource":"*"}"#,
+            r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
+               "Condition":{"StringNotEqualsIfExists":{"aws:SourceAccount":"111122223333"},"Bool":{"aws:PrincipalIsAWSService":"true"}}}"#,
+        ]));
+        let r = only(run(&inv));
+        assert_eq!(r.status, Status::Pass, "{}", r.message);
+        assert!(r.message.contains("denies every request"), "{}", r.message);
     }
 
     #[test]
