@@ -77,5 +77,8 @@ mod tests {
         let r = only(run(&inv));
         assert_eq!(r.status, Status::Pass);
         assert!(r.message.contains("`alias/aws/ebs` (AWS managed)"), "{}", r.message);
+        inv.kms_keys.clear();
+        let r = only(run(&inv));
+        assert!(r.message.contains("AWS managed key `alias/aws/ebs`"), "{}", r.message);
     }
 }

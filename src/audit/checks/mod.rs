@@ -82,6 +82,7 @@ pub(crate) fn describe_key(inv: &Inventory, region: &str, reference: Option<&str
         None => "a key RDS/EC2 did not report".to_string(),
         Some(r) => match inv.resolve_key(region, r) {
             Some(key) => describe_known_key(key),
+            None if r.contains("alias/aws/") => format!("AWS managed key `{r}`"),
             None => format!("unknown key `{r}`"),
         },
     }
