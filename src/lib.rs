@@ -6,9 +6,11 @@
 //! - [`cell`]: envelope encryption of single database fields (cells) with AWS KMS or a local key file.
 
 pub mod advisor;
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod model;
+pub mod report;
 pub mod suggest;
 pub mod table;
 

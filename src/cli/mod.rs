@@ -5,6 +5,7 @@ use std::io::Write;
 use clap::{Parser, Subcommand};
 
 mod advise;
+mod audit;
 mod aws_args;
 mod cell;
 mod plan;
@@ -29,6 +30,8 @@ pub enum Command {
     Advise(Box<advise::AdviseArgs>),
     /// Turn a fleet inventory into per-database plans: target option, runbook, key policies
     Plan(Box<plan::PlanArgs>),
+    /// Audit an AWS account's databases for encryption at rest: checks, and each database's encryption option
+    Audit(Box<audit::AuditArgs>),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
     Cell(cell::CellArgs),
 }
@@ -101,6 +104,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
         Command::Explain(args) => advise::explain(args, out),
         Command::Advise(args) => advise::advise(*args, out),
         Command::Plan(args) => plan::run(*args, out),
+        Command::Audit(args) => audit::run(*args, out),
         Command::Cell(args) => cell::run(args, out),
     }
 }

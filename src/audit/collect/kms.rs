@@ -1,0 +1,219 @@
+//! KMS: the account's keys (ListKeys, ListAliases, DescribeKey) with their rotation status and key policy, plus
+//! any other key an encrypted resource refers to (by id, alias or ARN; DescribeKey resolves every form).
+
+use aws_config::SdkConfig;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::config::Region;
+use aws_sdk_kms::types::KeyMetadata;
+
+use super::{Ctx, api_error, bounded, drain, timestamp};
+use crate::audit::inventory::{CollectError, Inventory, KeyRef, KmsKey, account_of};
+
+const SERVICE: &str = "kms";
+
+fn client(config: &SdkConfig, region: &str) -> Client {
+    let conf = aws_sdk_kms::config::Builder::from(config)
+        .region(Region::new(region.to_string()))
+        .build();
+    Client::from_conf(conf)
+}
+
+/// `references` are (resource region, key reference) pairs from the region's encrypted resources.
+pub(crate) async fn collect(
+    ctx: &Ctx,
+    region: &str,
+    references: Vec<(String, String)>,
+) -> Inventory {
+    let client = client(&ctx.config, region);
+    let mut part = Inventory::default();
+    let (mut e1, mut e2) = (Vec::new(), Vec::new());
+    let (aliases, keys) = tokio::join!(
+        async {
+            drain!(
+                client.list_aliases().into_paginator().items().send(),
+                e1,
+                region,
+                SERVICE,
+                "ListAliases"
+            )
+        },
+        async {
+            drain!(
+                client.list_keys().into_paginator().items().send(),
+                e2,
+                region,
+                SERVICE,
+                "ListKeys"
+            )
+        },
+    );
+    part.errors.extend(e1.into_iter().chain(e2));
+    let aliases: Vec<(String, String)> = aliases
+        .iter()
+        .filter_map(|a| Some((a.alias_name()?.to_string(), a.target_key_id()?.to_string())))
+        .collect();
+
+    let jobs: Vec<(String, Vec<String>)> = keys
+        .iter()
+        .filter_map(|k| k.key_id())
+        .map(|id| {
+            let names = aliases
+                .iter()
+                .filter(|(_, target)| target == id)
+                .map(|(name, _)| name.clone())
+                .collect();
+            (id.to_string(), names)
+        })
+        .collect();
+    let (described, errors) = bounded(
+        jobs,
+        ctx.calls,
+        (region, SERVICE, "DescribeKey"),
+        |(id, names)| {
+            let (client, region) = (client.clone(), region.to_string());
+            let account = ctx.account.clone();
+            async move { describe(&client, &region, account.as_deref(), &id, names).await }
+        },
+    )
+    .await;
+    part.errors.extend(errors);
+    for (key, errors) in described {
+        part.kms_keys.extend(key);
+        part.errors.extend(errors);
+    }
+
+    // Keys the region's resources use that ListKeys did not return (other accounts, or reached only by alias).
+    for (resource_region, reference) in references {
+        let Some(parsed) = KeyRef::parse(&reference) else {
+            continue;
+        };
+        let key_region = parsed.region(&resource_region).to_string();
+        if key_region != region && ctx.regions.contains(&key_region) {
+            continue; // that region's own pass reads it
+        }
+        if resolves(&mut part, &ctx.account, &resource_region, &reference) {
+            continue;
+        }
+        let alias = match parsed {
+            // DescribeKey on a reserved alias whose AWS managed key does not exist yet creates that key: a read-only
+            // audit must not, so such a reference stays unresolved (the key does not exist).
+            KeyRef::Alias(a) | KeyRef::AliasArn { alias: a, .. } if a.starts_with("alias/aws/") => {
+                continue;
+            }
+            KeyRef::Alias(a) | KeyRef::AliasArn { alias: a, .. } => vec![a.to_string()],
+            _ => Vec::new(),
+        };
+        let other = if key_region == region {
+            client.clone()
+        } else {
+            self::client(&ctx.config, &key_region)
+        };
+        let (key, errors) = describe(
+            &other,
+            &key_region,
+            ctx.account.as_deref(),
+            &reference,
+            alias,
+        )
+        .await;
+        part.errors.extend(errors);
+        if let Some(key) = key {
+            match part.kms_keys.iter_mut().find(|k| k.arn == key.arn) {
+                Some(known) => known.aliases.extend(key.aliases),
+                None => part.kms_keys.push(key),
+            }
+        }
+    }
+    part
+}
+
+/// Whether `reference` already resolves among the keys read so far.
+fn resolves(part: &mut Inventory, account: &Option<String>, region: &str, reference: &str) -> bool {
+    part.account = account.clone();
+    let found = part.resolve_key(region, reference).is_some();
+    part.account = None;
+    found
+}
+
+/// DescribeKey, then the key policy (own customer managed keys) and the rotation status (keys that can rotate).
+/// A key that does not exist is `None` without an error: it is an unknown key, reported by the checks.
+async fn describe(
+    client: &Client,
+    region: &str,
+    account: Option<&str>,
+    key: &str,
+    aliases: Vec<String>,
+) -> (Option<KmsKey>, Vec<CollectError>) {
+    let mut errors = Vec::new();
+    let metadata = match client.describe_key().key_id(key).send().await {
+        Ok(out) => match out.key_metadata() {
+            Some(m) => m.clone(),
+            None => return (None, errors),
+        },
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            return (None, errors);
+        }
+        Err(e) => {
+            errors.push(api_error(region, SERVICE, "DescribeKey", &e));
+            return (None, errors);
+        }
+    };
+    let mut k = from_metadata(&metadata, region, aliases);
+    let own = account.is_none() || account_of(&k.arn) == account;
+    if own && k.is_customer_managed() {
+        match client
+            .get_key_policy()
+            .key_id(&k.key_id)
+            .policy_name("default")
+            .send()
+            .await
+        {
+            Ok(out) => k.policy = out.policy().map(str::to_string),
+            Err(e) => errors.push(api_error(region, SERVICE, "GetKeyPolicy", &e)),
+        }
+    }
+    let readable_state = !matches!(
+        k.state(),
+        "PendingDeletion" | "PendingImport" | "Unavailable"
+    );
+    if own && k.can_rotate_automatically() && readable_state {
+        match client
+            .get_key_rotation_status()
+            .key_id(&k.key_id)
+            .send()
+            .await
+        {
+            Ok(out) => k.rotation_enabled = Some(out.key_rotation_enabled()),
+            Err(e) => errors.push(api_error(region, SERVICE, "GetKeyRotationStatus", &e)),
+        }
+    }
+    (Some(k), errors)
+}
+
+fn from_metadata(m: &KeyMetadata, region: &str, mut aliases: Vec<String>) -> KmsKey {
+    aliases.sort();
+    aliases.dedup();
+    let arn = m.arn().unwrap_or_default().to_string();
+    let region = KeyRef::parse(&arn)
+        .map(|r| r.region(region).to_string())
+        .unwrap_or_else(|| region.to_string());
+    KmsKey {
+        key_id: m.key_id().to_string(),
+        region,
+        aliases,
+        key_manager: m.key_manager().map(|v| v.as_str().to_string()),
+        origin: m.origin().map(|v| v.as_str().to_string()),
+        custom_key_store_id: m.custom_key_store_id().map(str::to_string),
+        key_spec: m.key_spec().map(|v| v.as_str().to_string()),
+        key_usage: m.key_usage().map(|v| v.as_str().to_string()),
+        key_state: m.key_state().map(|v| v.as_str().to_string()),
+        deletion_date: timestamp(m.deletion_date()),
+        multi_region: m.multi_region(),
+        rotation_enabled: None,
+        policy: None,
+        arn,
+    }
+}

@@ -1,0 +1,367 @@
+//! The collectors: read-only calls to STS, EC2/EBS, RDS and KMS, fanned out over regions with bounded
+//! concurrency, paginating every list. A failing call becomes a [`CollectError`] in the inventory and collection goes
+//! on. Retries and backoff are the SDK's (standard mode; `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` are honoured).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_sdk_kms::config::http::HttpResponse;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::clock::now_rfc3339;
+use super::inventory::{CollectError, Inventory};
+use super::select::{DbTag, RegionSelection};
+
+mod ec2;
+mod kms;
+mod rds;
+mod sts;
+
+/// What to read and how hard to push.
+#[derive(Clone, Debug)]
+pub struct CollectOptions {
+    pub regions: RegionSelection,
+    pub db_tag: DbTag,
+    /// Regions read at the same time.
+    pub region_concurrency: usize,
+    /// Per-resource calls (snapshot attributes, key details) in flight per region and service.
+    pub call_concurrency: usize,
+}
+
+impl CollectOptions {
+    pub fn new(regions: RegionSelection, db_tag: DbTag) -> Self {
+        CollectOptions {
+            regions,
+            db_tag,
+            region_concurrency: 8,
+            call_concurrency: 16,
+        }
+    }
+}
+
+/// Told about units of work (one per region and service) so a caller can draw progress.
+pub trait Progress: Send + Sync {
+    /// More work is known.
+    fn add(&self, units: usize);
+    /// One unit finished.
+    fn done(&self, label: &str);
+}
+
+/// Progress that nobody watches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn add(&self, _units: usize) {}
+    fn done(&self, _label: &str) {}
+}
+
+/// Shared by every task of one collection.
+pub(crate) struct Ctx {
+    pub config: SdkConfig,
+    pub account: Option<String>,
+    pub partition: String,
+    pub db_tag: DbTag,
+    pub calls: usize,
+    /// The regions being read, so that a key referenced across regions is described once.
+    pub regions: Vec<String>,
+    pub progress: Arc<dyn Progress>,
+}
+
+/// Reads the account. Never fails: what could not be read is listed in `errors`.
+pub async fn collect(
+    config: &SdkConfig,
+    options: &CollectOptions,
+    progress: Arc<dyn Progress>,
+) -> Inventory {
+    let mut inv = Inventory {
+        started: now_rfc3339(),
+        ..Inventory::default()
+    };
+    let home = config.region().map(|r| r.to_string()).unwrap_or_default();
+
+    progress.add(1);
+    match sts::identity(config, &home).await {
+        Ok(id) => {
+            inv.account = Some(id.account);
+            inv.partition = id.partition;
+        }
+        Err(e) => inv.errors.push(e),
+    }
+    progress.done("sts");
+
+    let regions = match &options.regions {
+        RegionSelection::Configured => vec![home.clone()],
+        RegionSelection::List(list) => list.clone(),
+        RegionSelection::All => match ec2::enabled_regions(config, &home).await {
+            Ok(list) if !list.is_empty() => list,
+            Ok(_) => vec![home.clone()],
+            Err(e) => {
+                inv.errors.push(e);
+                vec![home.clone()]
+            }
+        },
+    };
+    inv.regions = regions.clone();
+    progress.add(regions.len() * 3);
+
+    let ctx = Arc::new(Ctx {
+        config: config.clone(),
+        account: inv.account.clone(),
+        partition: inv.partition.clone(),
+        db_tag: options.db_tag.clone(),
+        calls: options.call_concurrency.max(1),
+        regions: regions.clone(),
+        progress,
+    });
+    let permits = Arc::new(Semaphore::new(options.region_concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut names = std::collections::HashMap::new();
+    for region in regions {
+        let (ctx, permits, name) = (ctx.clone(), permits.clone(), region.clone());
+        let handle = tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            collect_region(&ctx, &region).await
+        });
+        names.insert(handle.id(), name);
+    }
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, part)) => merge(&mut inv, part),
+            Err(e) => inv.errors.push(CollectError {
+                region: names.get(&e.id()).cloned().unwrap_or_default(),
+                service: "atrest".into(),
+                operation: "collect".into(),
+                message: format!("the region's collection stopped: {e}"),
+            }),
+        }
+    }
+    normalise(&mut inv);
+    inv.finished = now_rfc3339();
+    inv
+}
+
+async fn collect_region(ctx: &Ctx, region: &str) -> Inventory {
+    let (rds, ec2) = tokio::join!(
+        async {
+            let part = rds::collect(ctx, region).await;
+            ctx.progress.done(&format!("{region} rds"));
+            part
+        },
+        async {
+            let part = ec2::collect(ctx, region).await;
+            ctx.progress.done(&format!("{region} ec2"));
+            part
+        }
+    );
+    let mut part = Inventory::default();
+    merge(&mut part, rds);
+    merge(&mut part, ec2);
+    let references = key_references(&part);
+    let keys = kms::collect(ctx, region, references).await;
+    ctx.progress.done(&format!("{region} kms"));
+    merge(&mut part, keys);
+    part
+}
+
+/// Every key reference (id, alias or ARN) of encrypted resources, with the region of the resource.
+fn key_references(part: &Inventory) -> Vec<(String, String)> {
+    let mut refs: Vec<(String, String)> = Vec::new();
+    let mut add = |region: &str, key: &Option<String>, encrypted: bool| {
+        if let (true, Some(k)) = (encrypted, key) {
+            refs.push((region.to_string(), k.clone()));
+        }
+    };
+    for i in &part.rds_instances {
+        add(&i.region, &i.kms_key_id, i.storage_encrypted);
+    }
+    for c in &part.rds_clusters {
+        add(&c.region, &c.kms_key_id, c.storage_encrypted);
+    }
+    for s in part.rds_snapshots.iter().chain(&part.rds_cluster_snapshots) {
+        add(&s.region, &s.kms_key_id, s.encrypted);
+    }
+    for v in &part.ebs_volumes {
+        add(&v.region, &v.kms_key_id, v.encrypted);
+    }
+    for s in &part.ebs_snapshots {
+        add(&s.region, &s.kms_key_id, s.encrypted);
+    }
+    for s in &part.ebs_region_settings {
+        add(&s.region, &s.default_kms_key_id, true);
+    }
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+fn merge(into: &mut Inventory, part: Inventory) {
+    into.rds_instances.extend(part.rds_instances);
+    into.rds_clusters.extend(part.rds_clusters);
+    into.rds_snapshots.extend(part.rds_snapshots);
+    into.rds_cluster_snapshots
+        .extend(part.rds_cluster_snapshots);
+    into.rds_option_groups.extend(part.rds_option_groups);
+    into.ebs_volumes.extend(part.ebs_volumes);
+    into.ebs_snapshots.extend(part.ebs_snapshots);
+    into.ebs_region_settings.extend(part.ebs_region_settings);
+    into.db_hosts.extend(part.db_hosts);
+    into.kms_keys.extend(part.kms_keys);
+    into.errors.extend(part.errors);
+}
+
+/// Sorts every list so that the same account gives the same inventory, and drops keys seen twice.
+fn normalise(inv: &mut Inventory) {
+    inv.regions.sort();
+    inv.regions.dedup();
+    inv.rds_instances.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.rds_clusters.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.rds_snapshots.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.rds_cluster_snapshots.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.rds_option_groups
+        .sort_by(|a, b| (&a.region, &a.name).cmp(&(&b.region, &b.name)));
+    inv.ebs_volumes.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.ebs_snapshots.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.ebs_region_settings
+        .sort_by(|a, b| a.region.cmp(&b.region));
+    inv.db_hosts.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.kms_keys.sort_by(|a, b| a.arn.cmp(&b.arn));
+    inv.kms_keys.dedup_by(|later, earlier| {
+        if later.arn == earlier.arn {
+            for alias in later.aliases.drain(..) {
+                if !earlier.aliases.contains(&alias) {
+                    earlier.aliases.push(alias);
+                }
+            }
+            true
+        } else {
+            false
+        }
+    });
+    inv.errors.sort();
+    inv.errors.dedup();
+}
+
+/// One line for a failed call: the AWS error code and message, or the SDK's explanation (connection refused,
+/// unparseable response...) with the HTTP status when there was one.
+pub(crate) fn api_error<E>(
+    region: &str,
+    service: &str,
+    operation: &str,
+    err: &SdkError<E, HttpResponse>,
+) -> CollectError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let message = match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_string(),
+        _ => {
+            let detail = error_chain(err);
+            match err.raw_response().map(|r| r.status().as_u16()) {
+                Some(status) => format!("HTTP {status}: {detail}"),
+                None => detail,
+            }
+        }
+    };
+    CollectError {
+        region: region.to_string(),
+        service: service.to_string(),
+        operation: operation.to_string(),
+        message: truncate(&message, 300),
+    }
+}
+
+/// The error and its sources, joined with `: ` (without the Debug dump that `DisplayErrorContext` adds).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
+/// Runs `f` over `items`, at most `limit` at a time, and returns the results in input order. A task that stops
+/// without a result (it cannot, short of a panic in a dependency) is reported as an error for `what`.
+pub(crate) async fn bounded<T, R, F, Fut>(
+    items: Vec<T>,
+    limit: usize,
+    what: (&str, &str, &str),
+    f: F,
+) -> (Vec<R>, Vec<CollectError>)
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(limit.max(1)));
+    let mut tasks = JoinSet::new();
+    let total = items.len();
+    for (index, item) in items.into_iter().enumerate() {
+        let permits = permits.clone();
+        let fut = f(item);
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (index, fut.await)
+        });
+    }
+    let mut results: Vec<(usize, R)> = Vec::with_capacity(total);
+    let mut errors = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(pair) => results.push(pair),
+            Err(e) => errors.push(CollectError {
+                region: what.0.to_string(),
+                service: what.1.to_string(),
+                operation: what.2.to_string(),
+                message: format!("a call stopped without an answer: {e}"),
+            }),
+        }
+    }
+    results.sort_by_key(|(index, _)| *index);
+    (results.into_iter().map(|(_, r)| r).collect(), errors)
+}
+
+/// Drains a paginator's item stream, keeping what arrived before an error and recording the error.
+macro_rules! drain {
+    ($stream:expr, $errors:expr, $region:expr, $service:expr, $operation:expr) => {{
+        let mut stream = $stream;
+        let mut items = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(item) => items.push(item),
+                Err(e) => {
+                    $errors.push($crate::audit::collect::api_error(
+                        $region, $service, $operation, &e,
+                    ));
+                    break;
+                }
+            }
+        }
+        items
+    }};
+}
+pub(crate) use drain;
+
+/// Formats an SDK timestamp as RFC 3339.
+pub(crate) fn timestamp(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+}

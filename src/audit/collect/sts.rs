@@ -1,0 +1,28 @@
+//! STS GetCallerIdentity: the audited account and its partition.
+
+use aws_config::SdkConfig;
+
+use super::api_error;
+use crate::audit::inventory::CollectError;
+
+pub(crate) struct Identity {
+    pub account: String,
+    pub partition: String,
+}
+
+pub(crate) async fn identity(config: &SdkConfig, region: &str) -> Result<Identity, CollectError> {
+    let client = aws_sdk_sts::Client::new(config);
+    let out = client
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| api_error(region, "sts", "GetCallerIdentity", &e))?;
+    let account = out.account().unwrap_or_default().to_string();
+    let partition = out
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string();
+    Ok(Identity { account, partition })
+}

@@ -1,0 +1,155 @@
+//! The report as tables for a terminal: checks summary, databases, failed findings, API errors.
+
+use std::io::Write;
+
+use tabled::builder::Builder;
+use tabled::settings::object::Columns;
+use tabled::settings::{Modify, Style, Width};
+
+use super::{Report, evidence_line, option_cell, short_resource};
+use crate::model::{Severity, Status};
+
+const MESSAGE_WIDTH: usize = 70;
+
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    header(report, out)?;
+
+    writeln!(out, "\nChecks")?;
+    let mut b = Builder::default();
+    b.push_record(["check", "severity", "pass", "fail", "n/a"]);
+    for c in &report.summary.checks {
+        b.push_record([
+            c.id.clone(),
+            c.severity.to_string(),
+            c.pass.to_string(),
+            c.fail.to_string(),
+            c.not_applicable.to_string(),
+        ]);
+    }
+    writeln!(out, "{}", b.build().with(Style::sharp()))?;
+
+    writeln!(out, "\nDatabases")?;
+    if report.databases.is_empty() {
+        writeln!(out, "(none found)")?;
+    } else {
+        let mut b = Builder::default();
+        b.push_record(["database", "region", "kind", "engine", "option", "evidence"]);
+        for d in &report.databases {
+            b.push_record([
+                d.id.clone(),
+                d.region.clone(),
+                d.kind.as_str().to_string(),
+                d.engine.clone().unwrap_or_default(),
+                option_cell(d),
+                evidence_line(d),
+            ]);
+        }
+        let mut t = b.build();
+        t.with(Style::sharp())
+            .with(Modify::new(Columns::one(4)).with(Width::wrap(34).keep_words(true)))
+            .with(Modify::new(Columns::one(5)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
+        writeln!(out, "{t}")?;
+    }
+
+    let mut failed: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .collect();
+    // Most severe first; the report order (check, resource, region) breaks ties.
+    failed.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    writeln!(out, "\nFailed findings")?;
+    if failed.is_empty() {
+        writeln!(out, "(none)")?;
+    } else {
+        let mut b = Builder::default();
+        b.push_record(["severity", "check", "region", "resource", "message"]);
+        for f in failed {
+            b.push_record([
+                f.severity.to_string(),
+                f.check.clone(),
+                f.region.clone(),
+                short_resource(&f.resource).to_string(),
+                f.message.clone(),
+            ]);
+        }
+        let mut t = b.build();
+        t.with(Style::sharp())
+            .with(Modify::new(Columns::one(4)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
+        writeln!(out, "{t}")?;
+    }
+
+    if !report.errors.is_empty() {
+        writeln!(out, "\nAPI errors (the audit went on without these)")?;
+        let mut b = Builder::default();
+        b.push_record(["region", "service", "operation", "message"]);
+        for e in &report.errors {
+            b.push_record([
+                e.region.clone(),
+                e.service.clone(),
+                e.operation.clone(),
+                e.message.clone(),
+            ]);
+        }
+        let mut t = b.build();
+        t.with(Style::sharp())
+            .with(Modify::new(Columns::one(3)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
+        writeln!(out, "{t}")?;
+    }
+
+    summary_line(report, out)
+}
+
+fn header(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "atrest audit of account {} in {} ({}, {} to {})",
+        report.account.as_deref().unwrap_or("(unknown)"),
+        if report.regions.is_empty() {
+            "(no region)".to_string()
+        } else {
+            report.regions.join(", ")
+        },
+        if report.source == "inventory" {
+            "saved inventory"
+        } else {
+            "read from AWS"
+        },
+        report.started,
+        report.finished
+    )
+}
+
+fn summary_line(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &report.summary;
+    let by_severity: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|sev| {
+            s.failed_by_severity
+                .get(sev)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{n} {sev}"))
+        })
+        .collect();
+    let failed = if by_severity.is_empty() {
+        format!("{} failed", s.fail)
+    } else {
+        format!("{} failed ({})", s.fail, by_severity.join(", "))
+    };
+    writeln!(
+        out,
+        "\n{} passed, {failed}, {} not applicable; {} database(s); {} API error(s)",
+        s.pass,
+        s.not_applicable,
+        report.databases.len(),
+        s.errors
+    )?;
+    if s.pass + s.not_applicable > 0 {
+        writeln!(
+            out,
+            "Passed and not-applicable findings are listed with `--format json` or `--format markdown`."
+        )?;
+    }
+    Ok(())
+}
