@@ -170,10 +170,19 @@ fn type_errors_and_missing_attributes_are_rejected() {
 #[test]
 fn every_criterion_is_documented() {
     let catalog = Catalog::embedded().unwrap();
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/requirements.md")).unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/requirements.md"))
+            .unwrap();
     for criterion in &catalog.criteria.criteria {
         let (section, key) = criterion.key.split_once('.').unwrap();
-        assert!(docs.contains(&format!("## `[{section}]`")), "docs/requirements.md lacks section [{section}]");
-        assert!(docs.contains(&format!("| `{key}` |")), "docs/requirements.md lacks `{}`", criterion.key);
+        assert!(
+            docs.contains(&format!("## `[{section}]`")),
+            "docs/requirements.md lacks section [{section}]"
+        );
+        assert!(
+            docs.contains(&format!("| `{key}` |")),
+            "docs/requirements.md lacks `{}`",
+            criterion.key
+        );
     }
 }
