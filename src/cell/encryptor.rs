@@ -1,0 +1,386 @@
+//! The cell encryptor: envelope encryption of single values with a cached data key per scope (table, column, free
+//! values), the cell's full context bound as associated data, in either ciphertext form.
+
+use std::sync::Arc;
+
+use super::cache::{CacheLimits, KeyCache};
+use super::context::Context;
+use super::error::CellError;
+use super::format::{self, Decoded, KeyBinding, MAX_PLAINTEXT_LEN};
+use super::keyring::{Keyring, KeyringEntry};
+use super::keys::{KeyProvider, fill_random};
+use super::suite::{CellKey, KEY_REF_LEN, NONCE_LEN, TAG_LEN};
+
+const PURPOSE_ENCRYPT: u8 = b'E';
+const PURPOSE_DECRYPT: u8 = b'D';
+
+/// Which ciphertext form [`CellEncryptor::encrypt`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// The wrapped data key travels in every value.
+    SelfContained,
+    /// A 16-byte reference to a keyring entry (47 bytes of overhead).
+    Compact,
+}
+
+/// Configures a [`CellEncryptor`].
+pub struct Builder {
+    provider: Arc<dyn KeyProvider>,
+    cache: Option<Arc<KeyCache>>,
+    limits: CacheLimits,
+    partition: String,
+    keyring: Option<Arc<Keyring>>,
+}
+
+impl Builder {
+    /// Limits of the encryptor's own cache (ignored when a shared cache is given).
+    pub fn limits(mut self, limits: CacheLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Shares a cache with other encryptors; partitions keep their keys apart.
+    pub fn cache(mut self, cache: Arc<KeyCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// A label that separates this encryptor's keys from others in a shared cache (e.g. an application name).
+    pub fn partition(mut self, label: impl Into<String>) -> Self {
+        self.partition = label.into();
+        self
+    }
+
+    /// Writes the compact form, storing each data key once in `keyring`.
+    pub fn keyring(mut self, keyring: Arc<Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    pub fn build(self) -> Result<CellEncryptor, CellError> {
+        let cache = match self.cache {
+            Some(cache) => cache,
+            None => Arc::new(KeyCache::new(self.limits)?),
+        };
+        // Length-prefixed, so no label/provider pair can imitate another.
+        let mut partition = Vec::new();
+        for part in [self.partition.as_bytes(), self.provider.id().as_bytes()] {
+            partition.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            partition.extend_from_slice(part);
+        }
+        Ok(CellEncryptor {
+            provider: self.provider,
+            cache,
+            partition,
+            keyring: self.keyring,
+        })
+    }
+}
+
+/// Encrypts and decrypts cells. Thread-safe: share one per process (`Arc`), the cache is inside.
+pub struct CellEncryptor {
+    provider: Arc<dyn KeyProvider>,
+    cache: Arc<KeyCache>,
+    partition: Vec<u8>,
+    keyring: Option<Arc<Keyring>>,
+}
+
+impl std::fmt::Debug for CellEncryptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CellEncryptor")
+            .field("provider", &self.provider.id())
+            .field("form", &self.form())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CellEncryptor {
+    pub fn builder(provider: Arc<dyn KeyProvider>) -> Builder {
+        Builder {
+            provider,
+            cache: None,
+            limits: CacheLimits::default(),
+            partition: String::new(),
+            keyring: None,
+        }
+    }
+
+    pub fn form(&self) -> Form {
+        if self.keyring.is_some() {
+            Form::Compact
+        } else {
+            Form::SelfContained
+        }
+    }
+
+    pub fn provider(&self) -> &dyn KeyProvider {
+        self.provider.as_ref()
+    }
+
+    pub fn cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
+    /// Encrypts one cell under the context's data key (one `getrandom` call for the nonce).
+    pub fn encrypt(&self, context: &Context, plaintext: &[u8]) -> Result<Vec<u8>, CellError> {
+        check_len(plaintext.len())?;
+        let cache_key = self.cache_key(PURPOSE_ENCRYPT, None, context);
+        let (key, _) = self
+            .cache
+            .reserve(&cache_key, &[plaintext.len()], &|| self.new_key(context))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        fill_random(&mut nonce)?;
+        self.seal(&key, context, nonce, plaintext)
+    }
+
+    /// Encrypts many cells (a row, a chunk of a column): one key lookup per run of cells with the same scope and
+    /// one `getrandom` call for all nonces. Cells may have different rows and columns.
+    pub fn encrypt_batch(&self, cells: &[(&Context, &[u8])]) -> Result<Vec<Vec<u8>>, CellError> {
+        let sizes: Vec<usize> = cells.iter().map(|(_, p)| p.len()).collect();
+        if let Some(&len) = sizes.iter().find(|&&len| len > MAX_PLAINTEXT_LEN) {
+            return Err(CellError::TooLarge {
+                len,
+                max: MAX_PLAINTEXT_LEN,
+            });
+        }
+        let mut nonces = vec![0u8; cells.len() * NONCE_LEN];
+        fill_random(&mut nonces)?;
+        let mut out = Vec::with_capacity(cells.len());
+        let mut scope_key = Vec::new();
+        let mut start = 0;
+        while let Some(&(first, _)) = cells.get(start) {
+            // The run of cells that share `first`'s scope.
+            scope_key.clear();
+            first.encode_scope_into(&mut scope_key);
+            let mut end = start + 1;
+            let mut probe = Vec::with_capacity(scope_key.len());
+            while let Some(&(ctx, _)) = cells.get(end) {
+                probe.clear();
+                ctx.encode_scope_into(&mut probe);
+                if probe != scope_key {
+                    break;
+                }
+                end += 1;
+            }
+            let cache_key = self.cache_key(PURPOSE_ENCRYPT, None, first);
+            while start < end {
+                let run_sizes = sizes.get(start..end).unwrap_or_default();
+                let (key, covered) = self
+                    .cache
+                    .reserve(&cache_key, run_sizes, &|| self.new_key(first))?;
+                for i in start..start + covered {
+                    let (ctx, plain) = cells
+                        .get(i)
+                        .copied()
+                        .ok_or(CellError::Internal("batch index"))?;
+                    let mut nonce = [0u8; NONCE_LEN];
+                    nonce.copy_from_slice(
+                        nonces
+                            .get(i * NONCE_LEN..(i + 1) * NONCE_LEN)
+                            .unwrap_or(&[0; NONCE_LEN]),
+                    );
+                    out.push(self.seal(&key, ctx, nonce, plain)?);
+                }
+                start += covered;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decrypts one cell. Every failure is [`CellError::Decrypt`], except a key provider that cannot be reached.
+    pub fn decrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
+        let decoded = format::decode(ciphertext)?;
+        let key = self.key_for(context, &decoded)?;
+        let mut aad = Vec::with_capacity(64 + 96);
+        format::write_aad_prefix(&mut aad, &decoded.binding);
+        context.encode_into(&mut aad);
+        let mut buf = decoded.body.to_vec();
+        let len = key.open(decoded.nonce, &aad, &mut buf)?;
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    /// Decrypts and encrypts again under the scope's current data key (moves cells off an old data key).
+    pub fn reencrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
+        let plaintext = zeroize::Zeroizing::new(self.decrypt(context, ciphertext)?);
+        self.encrypt(context, &plaintext)
+    }
+
+    /// Rewraps the data key inside a self-contained value under `to` (a new KMS key or key file), leaving the
+    /// nonce, ciphertext and tag as they are. The value still decrypts only under its context.
+    pub fn rewrap_value(
+        &self,
+        context: &Context,
+        ciphertext: &[u8],
+        to: &dyn KeyProvider,
+    ) -> Result<Vec<u8>, CellError> {
+        let decoded = format::decode(ciphertext)?;
+        let KeyBinding::SelfContained {
+            provider,
+            wrapped,
+            commitment,
+        } = decoded.binding
+        else {
+            return Err(CellError::Decrypt);
+        };
+        if provider != self.provider.kind() {
+            return Err(CellError::Decrypt);
+        }
+        let scope = context.scope();
+        let key = self
+            .provider
+            .unwrap_key(wrapped, &scope)
+            .map_err(CellError::from_unwrap)?;
+        if !super::keys::ct_eq(&super::suite::commitment_of(&key)?, commitment) {
+            return Err(CellError::Decrypt);
+        }
+        // Authenticate the cell before vouching for it with a new wrapping.
+        self.decrypt(context, ciphertext)?;
+        let rewrapped = to.wrap_key(&key, &scope)?;
+        let mut out = Vec::with_capacity(ciphertext.len() + rewrapped.len());
+        format::write_self_contained_header(&mut out, to.kind(), &rewrapped, commitment)?;
+        out.extend_from_slice(&decoded.nonce);
+        out.extend_from_slice(decoded.body);
+        Ok(out)
+    }
+
+    fn cache_key(
+        &self,
+        purpose: u8,
+        key_ref: Option<&[u8; KEY_REF_LEN]>,
+        context: &Context,
+    ) -> Vec<u8> {
+        let mut key = Vec::with_capacity(self.partition.len() + 1 + KEY_REF_LEN + 64);
+        key.extend_from_slice(&self.partition);
+        key.push(purpose);
+        if let Some(r) = key_ref {
+            key.extend_from_slice(r);
+        }
+        context.encode_scope_into(&mut key);
+        key
+    }
+
+    /// A new data key from the provider, stored in the keyring (compact form) before it encrypts anything.
+    fn new_key(&self, context: &Context) -> Result<CellKey, CellError> {
+        let scope = context.scope();
+        let generated = self.provider.generate(&scope)?;
+        let key = CellKey::derive(
+            &generated.plaintext,
+            self.provider.kind(),
+            generated.wrapped,
+        )?;
+        if let Some(keyring) = &self.keyring {
+            keyring.insert(KeyringEntry::new(
+                *key.commitment(),
+                key.provider(),
+                key.wrapped().to_vec(),
+                scope,
+            ))?;
+        }
+        // Decrypting what was just written needs no unwrap.
+        let again = CellKey::derive(
+            &generated.plaintext,
+            self.provider.kind(),
+            key.wrapped().to_vec(),
+        )?;
+        let decrypt_key = self.cache_key(PURPOSE_DECRYPT, Some(&key.key_ref()), context);
+        self.cache.insert_for_decrypt(decrypt_key, Arc::new(again));
+        Ok(key)
+    }
+
+    fn seal(
+        &self,
+        key: &CellKey,
+        context: &Context,
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CellError> {
+        let commitment = key.commitment();
+        let key_ref = key.key_ref();
+        let binding = match self.keyring {
+            Some(_) => KeyBinding::Compact { key_ref: &key_ref },
+            None => KeyBinding::SelfContained {
+                provider: key.provider(),
+                wrapped: key.wrapped(),
+                commitment,
+            },
+        };
+        let mut aad = Vec::with_capacity(64 + 96);
+        format::write_aad_prefix(&mut aad, &binding);
+        context.encode_into(&mut aad);
+        let header_len = match binding {
+            KeyBinding::Compact { .. } => 3 + KEY_REF_LEN,
+            KeyBinding::SelfContained { wrapped, .. } => 6 + wrapped.len() + commitment.len(),
+        };
+        let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
+        match binding {
+            KeyBinding::Compact { key_ref } => format::write_compact_header(&mut out, key_ref),
+            KeyBinding::SelfContained {
+                provider,
+                wrapped,
+                commitment,
+            } => format::write_self_contained_header(&mut out, provider, wrapped, commitment)?,
+        }
+        out.extend_from_slice(&nonce);
+        let body_start = out.len();
+        out.extend_from_slice(plaintext);
+        key.seal_tail(nonce, &aad, &mut out, body_start)?;
+        Ok(out)
+    }
+
+    /// The data key of a decoded ciphertext: from the cache, or unwrapped and checked against its commitment.
+    fn key_for(&self, context: &Context, decoded: &Decoded<'_>) -> Result<Arc<CellKey>, CellError> {
+        let key_ref = decoded.key_ref();
+        let cache_key = self.cache_key(PURPOSE_DECRYPT, Some(&key_ref), context);
+        let key = self
+            .cache
+            .get(&cache_key, &|| self.unwrap_for(context, decoded))?;
+        match decoded.binding {
+            KeyBinding::SelfContained { commitment, .. } if !key.commits_to(commitment) => {
+                Err(CellError::Decrypt)
+            }
+            _ => Ok(key),
+        }
+    }
+
+    fn unwrap_for(&self, context: &Context, decoded: &Decoded<'_>) -> Result<CellKey, CellError> {
+        let scope = context.scope();
+        let (provider, wrapped, commitment) = match decoded.binding {
+            KeyBinding::SelfContained {
+                provider,
+                wrapped,
+                commitment,
+            } => (provider, wrapped.to_vec(), *commitment),
+            KeyBinding::Compact { key_ref } => {
+                let entry = self
+                    .keyring
+                    .as_ref()
+                    .and_then(|k| k.find(key_ref))
+                    .ok_or(CellError::Decrypt)?;
+                (entry.provider, entry.wrapped, entry.commitment)
+            }
+        };
+        if provider != self.provider.kind() {
+            return Err(CellError::Decrypt);
+        }
+        let data_key = self
+            .provider
+            .unwrap_key(&wrapped, &scope)
+            .map_err(CellError::from_unwrap)?;
+        let key = CellKey::derive(&data_key, provider, wrapped)?;
+        if !key.commits_to(&commitment) || key.key_ref() != decoded.key_ref() {
+            return Err(CellError::Decrypt);
+        }
+        Ok(key)
+    }
+}
+
+fn check_len(len: usize) -> Result<(), CellError> {
+    if len > MAX_PLAINTEXT_LEN {
+        return Err(CellError::TooLarge {
+            len,
+            max: MAX_PLAINTEXT_LEN,
+        });
+    }
+    Ok(())
+}
