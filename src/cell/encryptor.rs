@@ -191,8 +191,8 @@ impl CellEncryptor {
     pub fn decrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
         let decoded = format::decode(ciphertext)?;
         let key = self.key_for(context, &decoded)?;
-        let mut aad = Vec::with_capacity(64 + 96);
-        format::write_aad_prefix(&mut aad, &decoded.binding);
+        let mut aad = Vec::with_capacity(decoded.header.len() + 96);
+        aad.extend_from_slice(decoded.header);
         context.encode_into(&mut aad);
         let mut buf = decoded.body.to_vec();
         let len = key.open(decoded.nonce, &aad, &mut buf)?;
@@ -206,8 +206,8 @@ impl CellEncryptor {
         self.encrypt(context, &plaintext)
     }
 
-    /// Rewraps the data key inside a self-contained value under `to` (a new KMS key or key file), leaving the
-    /// nonce, ciphertext and tag as they are. The value still decrypts only under its context.
+    /// Rewraps the data key inside a self-contained value under `to` (a new KMS key or key file). The data key stays
+    /// the same; the cell is sealed again because its header, wrapped key included, is authenticated.
     pub fn rewrap_value(
         &self,
         context: &Context,
@@ -234,14 +234,14 @@ impl CellEncryptor {
         if !super::keys::ct_eq(&super::suite::commitment_of(&key)?, commitment) {
             return Err(CellError::Decrypt);
         }
-        // Authenticate the cell before vouching for it with a new wrapping.
-        self.decrypt(context, ciphertext)?;
+        // The header (and so the new wrapped key) is authenticated, so the cell is sealed again under the same data
+        // key with a fresh nonce.
+        let plaintext = zeroize::Zeroizing::new(self.decrypt(context, ciphertext)?);
         let rewrapped = to.wrap_key(&key, &scope)?;
-        let mut out = Vec::with_capacity(ciphertext.len() + rewrapped.len());
-        format::write_self_contained_header(&mut out, to.kind(), &rewrapped, commitment)?;
-        out.extend_from_slice(&decoded.nonce);
-        out.extend_from_slice(decoded.body);
-        Ok(out)
+        let key = CellKey::derive(&key, to.kind(), rewrapped)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        fill_random(&mut nonce)?;
+        self.seal_with(&key, false, context, nonce, &plaintext)
     }
 
     fn cache_key(
@@ -295,32 +295,33 @@ impl CellEncryptor {
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CellError> {
-        let commitment = key.commitment();
-        let key_ref = key.key_ref();
-        let binding = match self.keyring {
-            Some(_) => KeyBinding::Compact { key_ref: &key_ref },
-            None => KeyBinding::SelfContained {
-                provider: key.provider(),
-                wrapped: key.wrapped(),
-                commitment,
-            },
-        };
-        let mut aad = Vec::with_capacity(64 + 96);
-        format::write_aad_prefix(&mut aad, &binding);
-        context.encode_into(&mut aad);
-        let header_len = match binding {
-            KeyBinding::Compact { .. } => 3 + KEY_REF_LEN,
-            KeyBinding::SelfContained { wrapped, .. } => 6 + wrapped.len() + commitment.len(),
-        };
-        let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
-        match binding {
-            KeyBinding::Compact { key_ref } => format::write_compact_header(&mut out, key_ref),
-            KeyBinding::SelfContained {
-                provider,
-                wrapped,
-                commitment,
-            } => format::write_self_contained_header(&mut out, provider, wrapped, commitment)?,
+        self.seal_with(key, self.keyring.is_some(), context, nonce, plaintext)
+    }
+
+    fn seal_with(
+        &self,
+        key: &CellKey,
+        compact: bool,
+        context: &Context,
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CellError> {
+        // The associated data is the header followed by the context; the output starts with the same header.
+        let mut aad = Vec::with_capacity(128);
+        if compact {
+            format::write_compact_header(&mut aad, &key.key_ref());
+        } else {
+            format::write_self_contained_header(
+                &mut aad,
+                key.provider(),
+                key.wrapped(),
+                key.commitment(),
+            )?;
         }
+        let header_len = aad.len();
+        context.encode_into(&mut aad);
+        let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(aad.get(..header_len).unwrap_or_default());
         out.extend_from_slice(&nonce);
         let body_start = out.len();
         out.extend_from_slice(plaintext);

@@ -35,6 +35,8 @@ pub enum KeyBinding<'a> {
 /// A decoded ciphertext, borrowing from the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decoded<'a> {
+    /// Everything before the nonce; it starts the associated data.
+    pub header: &'a [u8],
     pub binding: KeyBinding<'a>,
     pub nonce: [u8; NONCE_LEN],
     /// Ciphertext followed by the 16-byte tag.
@@ -108,12 +110,16 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, CellError> {
         },
         _ => return Err(CellError::Decrypt),
     };
+    let header = bytes
+        .get(..bytes.len() - r.0.len())
+        .ok_or(CellError::Decrypt)?;
     let nonce = *r.array::<NONCE_LEN>()?;
     let body = r.0;
     if body.len() < TAG_LEN || body.len() - TAG_LEN > MAX_PLAINTEXT_LEN {
         return Err(CellError::Decrypt);
     }
     Ok(Decoded {
+        header,
         binding,
         nonce,
         body,
@@ -147,22 +153,6 @@ pub fn write_self_contained_header(
 pub fn write_compact_header(out: &mut Vec<u8>, key_ref: &[u8; KEY_REF_LEN]) {
     out.extend_from_slice(&[VERSION, SUITE_ID, FORM_COMPACT]);
     out.extend_from_slice(key_ref);
-}
-
-/// The associated data's fixed prefix: version, suite, form and the key binding (the full commitment for the
-/// self-contained form, the key reference for the compact form). The wrapped key is deliberately left out: the
-/// commitment pins the data key, and a rewrap may replace the wrapped key without touching the cell.
-pub fn write_aad_prefix(out: &mut Vec<u8>, binding: &KeyBinding<'_>) {
-    match binding {
-        KeyBinding::SelfContained { commitment, .. } => {
-            out.extend_from_slice(&[VERSION, SUITE_ID, FORM_SELF_CONTAINED]);
-            out.extend_from_slice(&commitment[..]);
-        }
-        KeyBinding::Compact { key_ref } => {
-            out.extend_from_slice(&[VERSION, SUITE_ID, FORM_COMPACT]);
-            out.extend_from_slice(&key_ref[..]);
-        }
-    }
 }
 
 /// The text form: standard base64 with padding.

@@ -18,7 +18,8 @@ pub const MAX_INDEX_LEN: usize = 32;
 /// The default length: 16 bytes, so that distinct values practically never share an index.
 pub const DEFAULT_INDEX_LEN: usize = 16;
 
-/// The root of a family of blind indexes. Zeroized on drop; `Debug` prints `[redacted]`.
+/// The root of a family of blind indexes. Zeroized on drop (clones too); `Debug` prints `[redacted]`.
+#[derive(Clone)]
 pub struct IndexKey(Zeroizing<[u8; INDEX_ROOT_LEN]>);
 
 impl IndexKey {

@@ -56,5 +56,5 @@ pub use keyfile::{KeyFileError, KeyFileProvider};
 pub use keyring::{Keyring, KeyringEntry};
 pub use keys::{DATA_KEY_LEN, DataKey, GeneratedKey, KeyProvider, ProviderKind, Scope};
 #[cfg(feature = "aws")]
-pub use kms::KmsProvider;
+pub use kms::{KmsProvider, KmsSetupError};
 pub use suite::{COMMITMENT_LEN, KEY_REF_LEN, NONCE_LEN, SUITE_ID, TAG_LEN, commitment_of};
