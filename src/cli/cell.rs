@@ -235,14 +235,19 @@ fn keyring_error(path: &Path, e: &CellError) -> CliError {
 
 /// Errors of the library while encrypting, with the value's position.
 fn encrypt_error(what: &str, e: CellError) -> CliError {
-    match e {
+    match e.clone() {
         CellError::Provider(p) => CliError::failure(format!(
             "cannot get a data key for {what}: {p}; check the key id, `--region` and the credentials"
         )),
         CellError::Keyring(m) => CliError::failure(format!(
             "cannot store the data key for {what}: {m}; check that the `--keyring` file is writable"
         )),
-        other => CliError::failure(format!("cannot encrypt {what}: {other}")),
+        CellError::TooLarge { .. } => CliError::usage(format!(
+            "cannot encrypt {what}: {e}; split the value or keep it outside the database",
+        )),
+        other => CliError::failure(format!(
+            "cannot encrypt {what}: {other}; run again, and report it if it persists"
+        )),
     }
 }
 
@@ -725,7 +730,7 @@ fn rewrap(args: &RewrapArgs, out: &mut dyn Write) -> CliResult {
         (None, Some(id)) => kms_provider(&args.key.aws, id)?,
         (None, None) => {
             return Err(CliError::usage(
-                "rewrap needs the new key: pass `--to-key-file FILE` or `--to-kms-key-id ARN`",
+                "rewrap needs the new key; pass `--to-key-file FILE` or `--to-kms-key-id ARN`",
             ));
         }
     };

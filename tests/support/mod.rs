@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 pub fn moto_endpoint() -> String {
     match std::env::var("ATREST_TEST_ENDPOINT") {
         Ok(url) if url.starts_with("http://127.0.0.1:") => url,
-        Ok(url) => panic!("ATREST_TEST_ENDPOINT={url} is not a loopback URL; tests only talk to 127.0.0.1"),
+        Ok(url) => {
+            panic!("ATREST_TEST_ENDPOINT={url} is not a loopback URL; tests only talk to 127.0.0.1")
+        }
         Err(_) => panic!(
             "this test needs the local AWS endpoint: run `scripts/test.sh`, or `eval \"$(scripts/moto-start.sh)\"` \
              and export ATREST_TEST_ENDPOINT before `cargo test`"
