@@ -541,7 +541,7 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
     );
     let ring = k.dir.join("ring.json");
     let ctx = ["--table", "users", "--column", "ssn", "--row", "1"];
-    let out = run(&mut cell(&[
+    let out = run(cell(&[
         "encrypt",
         "--key-file",
         p(&k.key),

@@ -714,10 +714,8 @@ fn with_column(
         } else {
             field
         });
-        if i == column {
-            if let Some(extra) = extra {
-                out.push_field(extra);
-            }
+        if let (true, Some(extra)) = (i == column, extra) {
+            out.push_field(extra);
         }
     }
     out
