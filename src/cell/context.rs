@@ -15,13 +15,27 @@ pub const RESERVED_PREFIX: &str = "atrest:";
 pub const MAX_CONTEXT_LEN: usize = 8192;
 
 /// Where a cell lives. The table, column and free values choose the data key (its *scope*); the row is bound to
-/// each cell only, so one data key serves every row of a column.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// each cell only, so one data key serves every row of a column. Its canonical encodings are computed when it is
+/// built, so encrypting many cells under one context does not encode it again.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Context {
     table: String,
     column: String,
     row: Option<String>,
     extra: BTreeMap<String, String>,
+    encoded: Vec<u8>,
+    encoded_scope: Vec<u8>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("table", &self.table)
+            .field("column", &self.column)
+            .field("row", &self.row)
+            .field("extra", &self.extra)
+            .finish()
+    }
 }
 
 impl Context {
@@ -34,11 +48,13 @@ impl Context {
         if column.is_empty() {
             return Err(CellError::Context("the column name is empty".into()));
         }
-        let ctx = Context {
+        let mut ctx = Context {
             table,
             column,
             row: None,
             extra: BTreeMap::new(),
+            encoded: Vec::new(),
+            encoded_scope: Vec::new(),
         };
         ctx.check_len()?;
         Ok(ctx)
@@ -53,8 +69,8 @@ impl Context {
 
     /// Replaces the row in place (the batch paths reuse one context per column).
     pub fn set_row(&mut self, row: Option<&str>) -> Result<(), CellError> {
-        self.row = row.map(str::to_owned);
-        self.check_len()
+        let old = std::mem::replace(&mut self.row, row.map(str::to_owned));
+        self.check_len().inspect_err(|_| self.row = old)
     }
 
     /// Adds a free key/value (e.g. a tenant id). Free values are part of the data key's scope.
@@ -97,12 +113,22 @@ impl Context {
 
     /// Appends the canonical encoding of the whole context (row included) to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        self.encode_pairs(true, out);
+        out.extend_from_slice(&self.encoded);
     }
 
     /// Appends the canonical encoding of the scope (the context without the row) to `out`.
     pub fn encode_scope_into(&self, out: &mut Vec<u8>) {
-        self.encode_pairs(false, out);
+        out.extend_from_slice(&self.encoded_scope);
+    }
+
+    /// The canonical encoding of the whole context (row included).
+    pub fn encoded(&self) -> &[u8] {
+        &self.encoded
+    }
+
+    /// The canonical encoding of the scope.
+    pub fn encoded_scope(&self) -> &[u8] {
+        &self.encoded_scope
     }
 
     /// Canonical encoding: u16 count, then pairs sorted by key bytes, each `u16 len | key | u16 len | value`
@@ -155,13 +181,24 @@ impl Context {
             + self.extra.iter().map(|(k, v)| pair(k, v)).sum::<usize>()
     }
 
-    fn check_len(&self) -> Result<(), CellError> {
+    /// Checks the length and refreshes the cached encodings; every change goes through here.
+    fn check_len(&mut self) -> Result<(), CellError> {
         let len = self.encoded_len();
         if len > MAX_CONTEXT_LEN {
             return Err(CellError::Context(format!(
                 "the encoded context is {len} bytes, over the limit of {MAX_CONTEXT_LEN}"
             )));
         }
+        let (mut full, mut scope) = (
+            std::mem::take(&mut self.encoded),
+            std::mem::take(&mut self.encoded_scope),
+        );
+        full.clear();
+        scope.clear();
+        self.encode_pairs(true, &mut full);
+        self.encode_pairs(false, &mut scope);
+        self.encoded = full;
+        self.encoded_scope = scope;
         Ok(())
     }
 }

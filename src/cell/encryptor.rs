@@ -1,7 +1,10 @@
 //! The cell encryptor: envelope encryption of single values with a cached data key per scope (table, column, free
 //! values), the cell's full context bound as associated data, in either ciphertext form.
 
+use std::cell::RefCell;
 use std::sync::Arc;
+
+use ring::digest;
 
 use super::cache::{CacheLimits, KeyCache};
 use super::context::Context;
@@ -62,12 +65,14 @@ impl Builder {
             Some(cache) => cache,
             None => Arc::new(KeyCache::new(self.limits)?),
         };
-        // Length-prefixed, so no label/provider pair can imitate another.
-        let mut partition = Vec::new();
+        // A digest of the length-prefixed label and provider id: no pair can imitate another, and every cache
+        // lookup hashes 16 bytes instead of both names.
+        let mut ctx = digest::Context::new(&digest::SHA256);
         for part in [self.partition.as_bytes(), self.provider.id().as_bytes()] {
-            partition.extend_from_slice(&(part.len() as u64).to_be_bytes());
-            partition.extend_from_slice(part);
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
         }
+        let partition = ctx.finish().as_ref().iter().take(16).copied().collect();
         Ok(CellEncryptor {
             provider: self.provider,
             cache,
@@ -124,13 +129,15 @@ impl CellEncryptor {
     /// Encrypts one cell under the context's data key (one `getrandom` call for the nonce).
     pub fn encrypt(&self, context: &Context, plaintext: &[u8]) -> Result<Vec<u8>, CellError> {
         check_len(plaintext.len())?;
-        let cache_key = self.cache_key(PURPOSE_ENCRYPT, None, context);
-        let (key, _) = self
-            .cache
-            .reserve(&cache_key, &[plaintext.len()], &|| self.new_key(context))?;
         let mut nonce = [0u8; NONCE_LEN];
         fill_random(&mut nonce)?;
-        self.seal(&key, context, nonce, plaintext)
+        with_scratch(|cache_key, aad| {
+            self.cache_key_into(cache_key, PURPOSE_ENCRYPT, None, context);
+            let (key, _) = self
+                .cache
+                .reserve(cache_key, &[plaintext.len()], &|| self.new_key(context))?;
+            self.seal(&key, context, nonce, plaintext, aad)
+        })
     }
 
     /// Encrypts many cells (a row, a chunk of a column): one key lookup per run of cells with the same scope and
@@ -146,18 +153,12 @@ impl CellEncryptor {
         let mut nonces = vec![0u8; cells.len() * NONCE_LEN];
         fill_random(&mut nonces)?;
         let mut out = Vec::with_capacity(cells.len());
-        let mut scope_key = Vec::new();
         let mut start = 0;
         while let Some(&(first, _)) = cells.get(start) {
             // The run of cells that share `first`'s scope.
-            scope_key.clear();
-            first.encode_scope_into(&mut scope_key);
             let mut end = start + 1;
-            let mut probe = Vec::with_capacity(scope_key.len());
             while let Some(&(ctx, _)) = cells.get(end) {
-                probe.clear();
-                ctx.encode_scope_into(&mut probe);
-                if probe != scope_key {
+                if ctx.encoded_scope() != first.encoded_scope() {
                     break;
                 }
                 end += 1;
@@ -179,7 +180,9 @@ impl CellEncryptor {
                             .get(i * NONCE_LEN..(i + 1) * NONCE_LEN)
                             .unwrap_or(&[0; NONCE_LEN]),
                     );
-                    out.push(self.seal(&key, ctx, nonce, plain)?);
+                    out.push(with_scratch(|_, aad| {
+                        self.seal(&key, ctx, nonce, plain, aad)
+                    })?);
                 }
                 start += covered;
             }
@@ -190,14 +193,15 @@ impl CellEncryptor {
     /// Decrypts one cell. Every failure is [`CellError::Decrypt`], except a key provider that cannot be reached.
     pub fn decrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
         let decoded = format::decode(ciphertext)?;
-        let key = self.key_for(context, &decoded)?;
-        let mut aad = Vec::with_capacity(decoded.header.len() + 96);
-        aad.extend_from_slice(decoded.header);
-        context.encode_into(&mut aad);
-        let mut buf = decoded.body.to_vec();
-        let len = key.open(decoded.nonce, &aad, &mut buf)?;
-        buf.truncate(len);
-        Ok(buf)
+        with_scratch(|cache_key, aad| {
+            let key = self.key_for(context, &decoded, cache_key)?;
+            aad.extend_from_slice(decoded.header);
+            aad.extend_from_slice(context.encoded());
+            let mut buf = decoded.body.to_vec();
+            let len = key.open(decoded.nonce, aad, &mut buf)?;
+            buf.truncate(len);
+            Ok(buf)
+        })
     }
 
     /// Decrypts and encrypts again under the scope's current data key (moves cells off an old data key).
@@ -241,7 +245,23 @@ impl CellEncryptor {
         let key = CellKey::derive(&key, to.kind(), rewrapped)?;
         let mut nonce = [0u8; NONCE_LEN];
         fill_random(&mut nonce)?;
-        self.seal_with(&key, false, context, nonce, &plaintext)
+        with_scratch(|_, aad| self.seal_with(&key, false, context, nonce, &plaintext, aad))
+    }
+
+    /// The cache key: partition digest, purpose, key reference (decryption), scope encoding.
+    fn cache_key_into(
+        &self,
+        key: &mut Vec<u8>,
+        purpose: u8,
+        key_ref: Option<&[u8; KEY_REF_LEN]>,
+        context: &Context,
+    ) {
+        key.extend_from_slice(&self.partition);
+        key.push(purpose);
+        if let Some(r) = key_ref {
+            key.extend_from_slice(r);
+        }
+        key.extend_from_slice(context.encoded_scope());
     }
 
     fn cache_key(
@@ -251,12 +271,7 @@ impl CellEncryptor {
         context: &Context,
     ) -> Vec<u8> {
         let mut key = Vec::with_capacity(self.partition.len() + 1 + KEY_REF_LEN + 64);
-        key.extend_from_slice(&self.partition);
-        key.push(purpose);
-        if let Some(r) = key_ref {
-            key.extend_from_slice(r);
-        }
-        context.encode_scope_into(&mut key);
+        self.cache_key_into(&mut key, purpose, key_ref, context);
         key
     }
 
@@ -294,8 +309,9 @@ impl CellEncryptor {
         context: &Context,
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
+        aad: &mut Vec<u8>,
     ) -> Result<Vec<u8>, CellError> {
-        self.seal_with(key, self.keyring.is_some(), context, nonce, plaintext)
+        self.seal_with(key, self.keyring.is_some(), context, nonce, plaintext, aad)
     }
 
     fn seal_with(
@@ -305,37 +321,42 @@ impl CellEncryptor {
         context: &Context,
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
+        aad: &mut Vec<u8>,
     ) -> Result<Vec<u8>, CellError> {
         // The associated data is the header followed by the context; the output starts with the same header.
-        let mut aad = Vec::with_capacity(128);
         if compact {
-            format::write_compact_header(&mut aad, &key.key_ref());
+            format::write_compact_header(aad, &key.key_ref());
         } else {
             format::write_self_contained_header(
-                &mut aad,
+                aad,
                 key.provider(),
                 key.wrapped(),
                 key.commitment(),
             )?;
         }
         let header_len = aad.len();
-        context.encode_into(&mut aad);
+        aad.extend_from_slice(context.encoded());
         let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
         out.extend_from_slice(aad.get(..header_len).unwrap_or_default());
         out.extend_from_slice(&nonce);
         let body_start = out.len();
         out.extend_from_slice(plaintext);
-        key.seal_tail(nonce, &aad, &mut out, body_start)?;
+        key.seal_tail(nonce, aad, &mut out, body_start)?;
         Ok(out)
     }
 
     /// The data key of a decoded ciphertext: from the cache, or unwrapped and checked against its commitment.
-    fn key_for(&self, context: &Context, decoded: &Decoded<'_>) -> Result<Arc<CellKey>, CellError> {
+    fn key_for(
+        &self,
+        context: &Context,
+        decoded: &Decoded<'_>,
+        cache_key: &mut Vec<u8>,
+    ) -> Result<Arc<CellKey>, CellError> {
         let key_ref = decoded.key_ref();
-        let cache_key = self.cache_key(PURPOSE_DECRYPT, Some(&key_ref), context);
+        self.cache_key_into(cache_key, PURPOSE_DECRYPT, Some(&key_ref), context);
         let key = self
             .cache
-            .get(&cache_key, &|| self.unwrap_for(context, decoded))?;
+            .get(cache_key, &|| self.unwrap_for(context, decoded))?;
         match decoded.binding {
             KeyBinding::SelfContained { commitment, .. } if !key.commits_to(commitment) => {
                 Err(CellError::Decrypt)
@@ -374,6 +395,25 @@ impl CellEncryptor {
         }
         Ok(key)
     }
+}
+
+thread_local! {
+    /// Per-thread buffers for the cache key and the associated data, so the per-cell path does not allocate them.
+    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with two cleared scratch buffers (fresh ones if this thread is already using its own, e.g. from a key
+/// provider that calls back into an encryptor).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut bufs) => {
+            let (a, b) = &mut *bufs;
+            a.clear();
+            b.clear();
+            f(a, b)
+        }
+        Err(_) => f(&mut Vec::new(), &mut Vec::new()),
+    })
 }
 
 fn check_len(len: usize) -> Result<(), CellError> {
