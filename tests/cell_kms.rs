@@ -175,8 +175,8 @@ fn generate_data_key_calls_stay_within_ceil_n_over_l() {
         let batch: Vec<(&Context, &[u8])> = chunk.iter().map(|c| (c, b"v".as_slice())).collect();
         cells.encrypt_batch(&batch).unwrap();
     }
-    for i in 0..7 {
-        cells.encrypt(&rows[i], b"single").unwrap();
+    for row in &rows[..7] {
+        cells.encrypt(row, b"single").unwrap();
     }
     let total = N + 7;
     assert!(

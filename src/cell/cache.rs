@@ -5,7 +5,7 @@
 //! scope (table, column, free values), so two uses never share a data key. Callers that miss the same key at the same
 //! time wait for one provider call instead of each making their own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -119,7 +119,7 @@ impl Drop for FlightGuard<'_> {
 /// A data-key cache; share one between encryptors with `Arc` (partitions keep their keys apart).
 pub struct KeyCache {
     limits: CacheLimits,
-    entries: Mutex<HashMap<Vec<u8>, Entry>>,
+    entries: Mutex<Entries>,
     flights: Mutex<HashMap<Vec<u8>, Arc<Flight>>>,
 }
 
@@ -134,7 +134,7 @@ impl KeyCache {
         limits.validate()?;
         Ok(KeyCache {
             limits,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
             flights: Mutex::new(HashMap::new()),
         })
     }
@@ -144,7 +144,7 @@ impl KeyCache {
     }
 
     pub fn len(&self) -> usize {
-        lock(&self.entries).len()
+        lock(&self.entries).map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -187,7 +187,8 @@ impl KeyCache {
     }
 
     fn take(&self, cache_key: &[u8], sizes: &[usize]) -> Option<(Arc<CellKey>, usize)> {
-        let mut map = lock(&self.entries);
+        let mut entries = lock(&self.entries);
+        let map = &mut entries.map;
         let entry = map.get_mut(cache_key)?;
         if entry.created.elapsed() >= self.limits.max_age {
             map.remove(cache_key);
@@ -216,7 +217,8 @@ impl KeyCache {
     }
 
     fn peek(&self, cache_key: &[u8]) -> Option<Arc<CellKey>> {
-        let mut map = lock(&self.entries);
+        let mut entries = lock(&self.entries);
+        let map = &mut entries.map;
         let entry = map.get(cache_key)?;
         if entry.created.elapsed() >= self.limits.max_age {
             map.remove(cache_key);
@@ -227,6 +229,7 @@ impl KeyCache {
 
     fn usable(&self, cache_key: &[u8]) -> bool {
         lock(&self.entries)
+            .map
             .get(cache_key)
             .is_some_and(|e| e.messages_left > 0 && e.created.elapsed() < self.limits.max_age)
     }
@@ -275,28 +278,46 @@ impl KeyCache {
     }
 
     fn insert(&self, cache_key: Vec<u8>, key: Arc<CellKey>, messages: u64, bytes: u64) {
-        let mut map = lock(&self.entries);
-        if map.len() >= self.limits.max_entries && !map.contains_key(&cache_key) {
-            let max_age = self.limits.max_age;
-            map.retain(|_, e| e.created.elapsed() < max_age);
-            if map.len() >= self.limits.max_entries {
-                let oldest = map
-                    .iter()
-                    .min_by_key(|(_, e)| e.created)
-                    .map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    map.remove(&oldest);
-                }
-            }
+        let mut entries = lock(&self.entries);
+        let created = Instant::now();
+        if !entries.map.contains_key(&cache_key) {
+            while entries.map.len() >= self.limits.max_entries && entries.evict_oldest() {}
         }
-        map.insert(
+        entries.order.push_back((cache_key.clone(), created));
+        entries.map.insert(
             cache_key,
             Entry {
                 key,
-                created: Instant::now(),
+                created,
                 messages_left: messages,
                 bytes_left: bytes,
             },
         );
+        // Keys removed on use (exhausted, expired) leave stale places in the order; drop them now and then so the
+        // queue stays within a small multiple of the entry bound.
+        if entries.order.len() > 2 * self.limits.max_entries + 16 {
+            let Entries { map, order } = &mut *entries;
+            order.retain(|(k, t)| map.get(k).is_some_and(|e| e.created == *t));
+        }
+    }
+}
+
+/// The entries and their creation order (oldest first), so eviction is O(1) rather than a scan.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Vec<u8>, Entry>,
+    order: VecDeque<(Vec<u8>, Instant)>,
+}
+
+impl Entries {
+    /// Evicts the oldest live entry; false when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        while let Some((key, created)) = self.order.pop_front() {
+            if self.map.get(&key).is_some_and(|e| e.created == created) {
+                self.map.remove(&key);
+                return true;
+            }
+        }
+        false
     }
 }

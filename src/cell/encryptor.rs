@@ -197,10 +197,11 @@ impl CellEncryptor {
             let key = self.key_for(context, &decoded, cache_key)?;
             aad.extend_from_slice(decoded.header);
             aad.extend_from_slice(context.encoded());
-            let mut buf = decoded.body.to_vec();
+            // A failed open leaves unauthenticated plaintext in the buffer: zeroized on drop.
+            let mut buf = zeroize::Zeroizing::new(decoded.body.to_vec());
             let len = key.open(decoded.nonce, aad, &mut buf)?;
             buf.truncate(len);
-            Ok(buf)
+            Ok(std::mem::take(&mut *buf))
         })
     }
 

@@ -80,7 +80,7 @@ async fn main() -> Result<(), BoxError> {
                     .algorithm_suite_id(suite.clone())
                     .send()
                     .await?;
-                out.ciphertext.ok_or("no ciphertext")
+                out.ciphertext.ok_or_else(|| BoxError::from("no ciphertext"))
             };
             let sample = encrypt_once().await?;
             let enc = measure(|| async {
