@@ -65,9 +65,9 @@ async fn main() -> Result<(), BoxError> {
     for size in [64usize, 1024] {
         let plaintext = vec![0x5au8; size];
         for (name, suite) in [
-            ("0478 AES-256-GCM HKDF-SHA512 commit, no signature", EsdkAlgorithmSuiteId::AlgAes256GcmHkdfSha512CommitKey),
+            ("0478 AES-256-GCM HKDF-SHA512 commit (no signature)", EsdkAlgorithmSuiteId::AlgAes256GcmHkdfSha512CommitKey),
             (
-                "0578 default: commit + ECDSA P-384",
+                "0578 default (commit + ECDSA P-384)",
                 EsdkAlgorithmSuiteId::AlgAes256GcmHkdfSha512CommitKeyEcdsaP384,
             ),
         ] {
