@@ -147,7 +147,7 @@ fn batch(c: &mut Criterion) {
         .collect();
     let plain = vec![0x5au8; 64];
     let cells: Vec<(&Context, &[u8])> = rows.iter().map(|c| (c, plain.as_slice())).collect();
-    let mut group = c.benchmark_group("batch-1024x64B");
+    let mut group = c.benchmark_group("batch-encrypt-1024x64B");
     group.throughput(Throughput::Bytes((N * 64) as u64));
     group.bench_function("ring-raw", |b| {
         b.iter(|| {

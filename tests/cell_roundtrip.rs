@@ -370,3 +370,52 @@ fn oversize_plaintext_is_refused_before_any_key_call() {
     ));
     assert_eq!(keyring.len(), 0);
 }
+
+#[test]
+fn decrypt_batch_reports_each_cell_and_checks_every_key() {
+    let (cp, _) = compact();
+    let (sc, _) = self_contained();
+    let rows: Vec<Context> = (0..6).map(|i| ctx(&i.to_string())).collect();
+    let phone = Context::new("users", "phone")
+        .unwrap()
+        .with_row("0")
+        .unwrap();
+    for cells in [&cp, &sc] {
+        let mut sealed: Vec<Vec<u8>> = rows
+            .iter()
+            .map(|c| cells.encrypt(c, c.row().unwrap().as_bytes()).unwrap())
+            .collect();
+        sealed.push(cells.encrypt(&phone, b"p").unwrap());
+        sealed[2][40] ^= 1;
+        let mut contexts: Vec<&Context> = rows.iter().collect();
+        contexts.push(&phone);
+        contexts.swap(4, 5);
+        let batch: Vec<(&Context, &[u8])> = contexts
+            .iter()
+            .zip(&sealed)
+            .map(|(c, s)| (*c, s.as_slice()))
+            .collect();
+        let out = cells.decrypt_batch(&batch);
+        assert_eq!(out[0].as_deref().unwrap(), b"0");
+        assert_eq!(out[1].as_deref().unwrap(), b"1");
+        assert_eq!(out[2].clone().unwrap_err(), CellError::Decrypt, "damaged");
+        assert_eq!(out[3].as_deref().unwrap(), b"3");
+        assert_eq!(
+            out[4].clone().unwrap_err(),
+            CellError::Decrypt,
+            "row 5's context on row 4's value"
+        );
+        assert_eq!(out[5].clone().unwrap_err(), CellError::Decrypt);
+        assert_eq!(
+            out[6].as_deref().unwrap(),
+            b"p",
+            "another scope in the same batch"
+        );
+    }
+    // A self-contained value whose header names another data key than the batch's previous cell.
+    let (other, _) = self_contained();
+    let foreign = other.encrypt(&rows[1], b"1").unwrap();
+    let mine = sc.encrypt(&rows[0], b"0").unwrap();
+    let out = sc.decrypt_batch(&[(&rows[0], &mine), (&rows[1], &foreign)]);
+    assert!(out[0].is_ok() && out[1].is_err());
+}

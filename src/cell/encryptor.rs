@@ -195,13 +195,47 @@ impl CellEncryptor {
         let decoded = format::decode(ciphertext)?;
         with_scratch(|cache_key, aad| {
             let key = self.key_for(context, &decoded, cache_key)?;
-            aad.extend_from_slice(decoded.header);
-            aad.extend_from_slice(context.encoded());
-            // A failed open leaves unauthenticated plaintext in the buffer: zeroized on drop.
-            let mut buf = zeroize::Zeroizing::new(decoded.body.to_vec());
-            let len = key.open(decoded.nonce, aad, &mut buf)?;
-            buf.truncate(len);
-            Ok(std::mem::take(&mut *buf))
+            open(&key, context, &decoded, aad)
+        })
+    }
+
+    /// Decrypts many cells: consecutive cells under the same data key and scope (a chunk of a column) share one
+    /// cache lookup. Each cell gets its own result, so one damaged value does not hide the others.
+    pub fn decrypt_batch(&self, cells: &[(&Context, &[u8])]) -> Vec<Result<Vec<u8>, CellError>> {
+        with_scratch(|cache_key, aad| {
+            let mut previous: Vec<u8> = Vec::new();
+            let mut key: Option<Arc<CellKey>> = None;
+            cells
+                .iter()
+                .map(|&(context, ciphertext)| {
+                    let decoded = format::decode(ciphertext)?;
+                    cache_key.clear();
+                    self.cache_key_into(
+                        cache_key,
+                        PURPOSE_DECRYPT,
+                        Some(&decoded.key_ref()),
+                        context,
+                    );
+                    let cached = match &key {
+                        Some(k) if *cache_key == previous => Arc::clone(k),
+                        _ => {
+                            let k = self
+                                .cache
+                                .get(cache_key, &|| self.unwrap_for(context, &decoded))?;
+                            previous.clone_from(cache_key);
+                            key = Some(Arc::clone(&k));
+                            k
+                        }
+                    };
+                    if let KeyBinding::SelfContained { commitment, .. } = decoded.binding
+                        && !cached.commits_to(commitment)
+                    {
+                        return Err(CellError::Decrypt);
+                    }
+                    aad.clear();
+                    open(&cached, context, &decoded, aad)
+                })
+                .collect()
         })
     }
 
@@ -396,6 +430,22 @@ impl CellEncryptor {
         }
         Ok(key)
     }
+}
+
+/// Opens a decoded cell under its key: associated data = header || context.
+fn open(
+    key: &CellKey,
+    context: &Context,
+    decoded: &Decoded<'_>,
+    aad: &mut Vec<u8>,
+) -> Result<Vec<u8>, CellError> {
+    aad.extend_from_slice(decoded.header);
+    aad.extend_from_slice(context.encoded());
+    // A failed open leaves unauthenticated plaintext in the buffer: zeroized on drop.
+    let mut buf = zeroize::Zeroizing::new(decoded.body.to_vec());
+    let len = key.open(decoded.nonce, aad, &mut buf)?;
+    buf.truncate(len);
+    Ok(std::mem::take(&mut *buf))
 }
 
 thread_local! {

@@ -396,13 +396,10 @@ fn decrypt(args: &CryptArgs, out: &mut dyn Write) -> CliResult {
     }
     let mut emit =
         |values: &[Vec<u8>], first: usize, out: &mut dyn Write| -> Result<(), CliError> {
-            for (i, value) in values.iter().enumerate() {
-                let what = format!("value {}", first + i + 1);
-                let text = std::str::from_utf8(value)
-                    .map_err(|_| decrypt_error(&what, CellError::Decrypt, false))?;
-                let plain = format::from_text(text)
-                    .and_then(|bytes| s.cells.decrypt(&ctx, &bytes))
-                    .map_err(|e| decrypt_error(&what, e, false))?;
+            let contexts = vec![&ctx; values.len()];
+            let what = |i: usize| format!("value {}", first + i + 1);
+            for (i, plain) in decrypt_texts(&s, &contexts, values).into_iter().enumerate() {
+                let plain = plain.map_err(|e| decrypt_error(&what(i), e, false))?;
                 out.write_all(&plain)?;
                 out.write_all(b"\n")?;
             }
@@ -410,6 +407,32 @@ fn decrypt(args: &CryptArgs, out: &mut dyn Write) -> CliResult {
         };
     for_each_batch(&args.values, out, &mut emit)?;
     Ok(Outcome::Success)
+}
+
+/// Decodes base64 texts and decrypts them in one batch (one key lookup per run of cells under the same data key).
+fn decrypt_texts<T: AsRef<[u8]>>(
+    s: &Session,
+    contexts: &[&Context],
+    texts: &[T],
+) -> Vec<Result<Vec<u8>, CellError>> {
+    let bytes: Vec<Result<Vec<u8>, CellError>> = texts
+        .iter()
+        .map(|t| {
+            std::str::from_utf8(t.as_ref())
+                .map_err(|_| CellError::Decrypt)
+                .and_then(format::from_text)
+        })
+        .collect();
+    let cells: Vec<(&Context, &[u8])> = contexts
+        .iter()
+        .zip(&bytes)
+        .filter_map(|(c, b)| b.as_ref().ok().map(|b| (*c, b.as_slice())))
+        .collect();
+    let mut opened = s.cells.decrypt_batch(&cells).into_iter();
+    bytes
+        .into_iter()
+        .map(|b| b.and_then(|_| opened.next().unwrap_or(Err(CellError::Decrypt))))
+        .collect()
 }
 
 type Emit<'a> = dyn FnMut(&[Vec<u8>], usize, &mut dyn Write) -> Result<(), CliError> + 'a;
@@ -657,14 +680,15 @@ fn write_csv(
                     }
                 }
                 Mode::Decrypt => {
-                    for (i, (record, c)) in batch.iter().zip(&contexts).enumerate() {
-                        let text = std::str::from_utf8(record.get(column).unwrap_or_default())
-                            .map_err(|_| {
-                                decrypt_error(&what(i), CellError::Decrypt, row_key.is_some())
-                            })?;
-                        let plain = format::from_text(text)
-                            .and_then(|bytes| s.cells.decrypt(c, &bytes))
-                            .map_err(|e| decrypt_error(&what(i), e, row_key.is_some()))?;
+                    let contexts: Vec<&Context> = contexts.iter().collect();
+                    let texts: Vec<&[u8]> = batch
+                        .iter()
+                        .map(|r| r.get(column).unwrap_or_default())
+                        .collect();
+                    let plains = decrypt_texts(s, &contexts, &texts);
+                    for (i, (record, plain)) in batch.iter().zip(plains).enumerate() {
+                        let plain =
+                            plain.map_err(|e| decrypt_error(&what(i), e, row_key.is_some()))?;
                         writer.write_byte_record(&with_column(
                             record,
                             column,
