@@ -232,6 +232,27 @@ fn batch(c: &mut Criterion) {
         b.iter(|| f.compact.encrypt_batch(black_box(&cells)))
     });
     group.finish();
+
+    let sealed = f.compact.encrypt_batch(&cells).unwrap();
+    let opened: Vec<(&Context, &[u8])> = rows
+        .iter()
+        .zip(&sealed)
+        .map(|(c, s)| (c, s.as_slice()))
+        .collect();
+    let raw: Vec<Vec<u8>> = (0..N).map(|_| raw_seal(&f, &plain)).collect();
+    let mut group = c.benchmark_group("batch-decrypt-1024x64B");
+    group.throughput(Throughput::Bytes((N * 64) as u64));
+    group.bench_function("ring-raw", |b| {
+        b.iter(|| {
+            raw.iter()
+                .map(|s| raw_open(&f, black_box(s)))
+                .collect::<Vec<_>>()
+        })
+    });
+    group.bench_function("cell-compact", |b| {
+        b.iter(|| f.compact.decrypt_batch(black_box(&opened)))
+    });
+    group.finish();
 }
 
 /// A data key per cell: key-file wrap (AES-GCM), HKDF derivation and commitment, keyring entry, cache insert.
