@@ -838,7 +838,8 @@ fn bench(args: &BenchArgs, out: &mut dyn Write) -> CliResult {
         let seal_raw = || {
             let mut n = [0u8; 12];
             let _ = rng.fill(&mut n);
-            let mut buf = plain.clone();
+            let mut buf = Vec::with_capacity(plain.len() + 16);
+            buf.extend_from_slice(&plain);
             let _ = raw.seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(n),
                 Aad::empty(),
