@@ -296,7 +296,7 @@ impl KeyCache {
         );
         // Keys removed on use (exhausted, expired) leave stale places in the order; drop them now and then so the
         // queue stays within a small multiple of the entry bound.
-        if entries.order.len() > 2 * self.limits.max_entries + 16 {
+        if entries.order.len() > self.limits.max_entries.saturating_mul(2).saturating_add(16) {
             let Entries { map, order } = &mut *entries;
             order.retain(|(k, t)| map.get(k).is_some_and(|e| e.created == *t));
         }
