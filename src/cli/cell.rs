@@ -539,23 +539,24 @@ fn csv_file(
         .as_deref()
         .map(|r| find(r, "--row-key"))
         .transpose()?;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out_path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                CliError::usage(format!(
-                    "`{}` already exists; choose a new `--out` path, outputs are never overwritten",
-                    shown(out_path)
-                ))
-            } else {
-                CliError::failure(format!(
-                    "cannot create `{}`: {e}; check that its directory exists and is writable",
-                    shown(out_path)
-                ))
-            }
-        })?;
+    // Created new (never overwriting) and private: a decrypted file holds plaintext.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(out_path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::usage(format!(
+                "`{}` already exists; choose a new `--out` path, outputs are never overwritten",
+                shown(out_path)
+            ))
+        } else {
+            CliError::failure(format!(
+                "cannot create `{}`: {e}; check that its directory exists and is writable",
+                shown(out_path)
+            ))
+        }
+    })?;
     let result = write_csv(
         &mut reader,
         &headers,
