@@ -318,6 +318,25 @@ fn cli_kms_errors() {
         stderr(&out)
     );
 
+    let out = support::run(
+        cli(&[
+            "encrypt",
+            "--kms-key-id",
+            "",
+            "--region",
+            REGION,
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .args(ctx),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: the KMS key id is empty; pass a key ARN"),
+        "{}",
+        stderr(&out)
+    );
+
     let missing = "arn:aws:kms:eu-west-3:123456789012:key/00000000-0000-0000-0000-000000000000";
     let out = support::run(
         cli(&[
