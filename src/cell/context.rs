@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::error::CellError;
 
-/// Reserved context keys. Free keys must not start with [`RESERVED_PREFIX`].
+/// Reserved context keys. Free keys must not start with `atrest:`.
 pub const TABLE_KEY: &str = "atrest:table";
 pub const COLUMN_KEY: &str = "atrest:column";
 pub const ROW_KEY: &str = "atrest:row";
