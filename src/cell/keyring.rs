@@ -350,7 +350,14 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), CellError> {
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    std::fs::rename(&tmp, path).map_err(fail)?;
+    // The rename is durable only once the directory is; best effort where directories cannot be opened.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        dir.sync_all().map_err(fail)?;
+    }
+    Ok(())
 }
 
 fn parse(text: &str) -> Result<State, CellError> {
