@@ -419,3 +419,30 @@ fn decrypt_batch_reports_each_cell_and_checks_every_key() {
     let out = sc.decrypt_batch(&[(&rows[0], &mine), (&rows[1], &foreign)]);
     assert!(out[0].is_ok() && out[1].is_err());
 }
+
+#[test]
+fn two_writers_of_one_keyring_file_keep_each_others_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let ring = dir.path().join("ring.json");
+    let provider = Arc::new(KeyFileProvider::create(&key).unwrap());
+    let writers: Vec<CellEncryptor> = (0..2)
+        .map(|_| {
+            CellEncryptor::builder(provider.clone())
+                .keyring(Arc::new(Keyring::open(&ring).unwrap()))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let a = writers[0].encrypt(&ctx("1"), b"a").unwrap();
+    let b = writers[1].encrypt(&ctx("2"), b"b").unwrap();
+    let reader = CellEncryptor::builder(provider)
+        .keyring(Arc::new(Keyring::open(&ring).unwrap()))
+        .build()
+        .unwrap();
+    assert_eq!(Keyring::open(&ring).unwrap().len(), 2);
+    assert_eq!(reader.decrypt(&ctx("1"), &a).unwrap(), b"a");
+    assert_eq!(reader.decrypt(&ctx("2"), &b).unwrap(), b"b");
+    // The first writer finds the second writer's key by reading the file again.
+    assert_eq!(writers[0].decrypt(&ctx("2"), &b).unwrap(), b"b");
+}
