@@ -322,6 +322,25 @@ fn cli_kms_errors() {
         cli(&[
             "encrypt",
             "--kms-key-id",
+            &s.keys[0],
+            "--region",
+            REGION,
+            "--endpoint-url",
+            "localhost",
+        ])
+        .args(ctx),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: `localhost` is not a valid endpoint URL; use a full URL"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = support::run(
+        cli(&[
+            "encrypt",
+            "--kms-key-id",
             "",
             "--region",
             REGION,
