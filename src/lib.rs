@@ -8,6 +8,7 @@
 pub mod advisor;
 pub mod audit;
 pub mod catalog;
+pub mod cell;
 pub mod cli;
 pub mod model;
 pub mod report;

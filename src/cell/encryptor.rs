@@ -1,0 +1,478 @@
+//! The cell encryptor: envelope encryption of single values with a cached data key per scope (table, column, free
+//! values), the cell's full context bound as associated data, in either ciphertext form.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use ring::digest;
+
+use super::cache::{CacheLimits, KeyCache};
+use super::context::Context;
+use super::error::CellError;
+use super::format::{self, Decoded, KeyBinding, MAX_PLAINTEXT_LEN};
+use super::keyring::{Keyring, KeyringEntry};
+use super::keys::{KeyProvider, fill_random};
+use super::suite::{CellKey, KEY_REF_LEN, NONCE_LEN, TAG_LEN};
+
+const PURPOSE_ENCRYPT: u8 = b'E';
+const PURPOSE_DECRYPT: u8 = b'D';
+
+/// Which ciphertext form [`CellEncryptor::encrypt`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// The wrapped data key travels in every value.
+    SelfContained,
+    /// A 16-byte reference to a keyring entry (47 bytes of overhead).
+    Compact,
+}
+
+/// Configures a [`CellEncryptor`].
+pub struct Builder {
+    provider: Arc<dyn KeyProvider>,
+    cache: Option<Arc<KeyCache>>,
+    limits: CacheLimits,
+    partition: String,
+    keyring: Option<Arc<Keyring>>,
+}
+
+impl Builder {
+    /// Limits of the encryptor's own cache (ignored when a shared cache is given).
+    pub fn limits(mut self, limits: CacheLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Shares a cache with other encryptors; partitions keep their keys apart.
+    pub fn cache(mut self, cache: Arc<KeyCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// A label that separates this encryptor's keys from others in a shared cache (e.g. an application name).
+    pub fn partition(mut self, label: impl Into<String>) -> Self {
+        self.partition = label.into();
+        self
+    }
+
+    /// Writes the compact form, storing each data key once in `keyring`.
+    pub fn keyring(mut self, keyring: Arc<Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    pub fn build(self) -> Result<CellEncryptor, CellError> {
+        let cache = match self.cache {
+            Some(cache) => cache,
+            None => Arc::new(KeyCache::new(self.limits)?),
+        };
+        // A digest of the length-prefixed label and provider id: no pair can imitate another, and every cache
+        // lookup hashes 16 bytes instead of both names.
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        for part in [self.partition.as_bytes(), self.provider.id().as_bytes()] {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        let partition = ctx.finish().as_ref().iter().take(16).copied().collect();
+        Ok(CellEncryptor {
+            provider: self.provider,
+            cache,
+            partition,
+            keyring: self.keyring,
+        })
+    }
+}
+
+/// Encrypts and decrypts cells. Thread-safe: share one per process (`Arc`), the cache is inside.
+pub struct CellEncryptor {
+    provider: Arc<dyn KeyProvider>,
+    cache: Arc<KeyCache>,
+    partition: Vec<u8>,
+    keyring: Option<Arc<Keyring>>,
+}
+
+impl std::fmt::Debug for CellEncryptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CellEncryptor")
+            .field("provider", &self.provider.id())
+            .field("form", &self.form())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CellEncryptor {
+    pub fn builder(provider: Arc<dyn KeyProvider>) -> Builder {
+        Builder {
+            provider,
+            cache: None,
+            limits: CacheLimits::default(),
+            partition: String::new(),
+            keyring: None,
+        }
+    }
+
+    pub fn form(&self) -> Form {
+        if self.keyring.is_some() {
+            Form::Compact
+        } else {
+            Form::SelfContained
+        }
+    }
+
+    pub fn provider(&self) -> &dyn KeyProvider {
+        self.provider.as_ref()
+    }
+
+    pub fn cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
+    /// Encrypts one cell under the context's data key (one `getrandom` call for the nonce).
+    pub fn encrypt(&self, context: &Context, plaintext: &[u8]) -> Result<Vec<u8>, CellError> {
+        check_len(plaintext.len())?;
+        let mut nonce = [0u8; NONCE_LEN];
+        fill_random(&mut nonce)?;
+        with_scratch(|cache_key, aad| {
+            self.cache_key_into(cache_key, PURPOSE_ENCRYPT, None, context);
+            let (key, _) = self
+                .cache
+                .reserve(cache_key, &[plaintext.len()], &|| self.new_key(context))?;
+            self.seal(&key, context, nonce, plaintext, aad)
+        })
+    }
+
+    /// Encrypts many cells (a row, a chunk of a column): one key lookup per run of cells with the same scope and
+    /// one `getrandom` call for all nonces. Cells may have different rows and columns.
+    pub fn encrypt_batch(&self, cells: &[(&Context, &[u8])]) -> Result<Vec<Vec<u8>>, CellError> {
+        let sizes: Vec<usize> = cells.iter().map(|(_, p)| p.len()).collect();
+        if let Some(&len) = sizes.iter().find(|&&len| len > MAX_PLAINTEXT_LEN) {
+            return Err(CellError::TooLarge {
+                len,
+                max: MAX_PLAINTEXT_LEN,
+            });
+        }
+        let mut nonces = vec![0u8; cells.len() * NONCE_LEN];
+        fill_random(&mut nonces)?;
+        let mut out = Vec::with_capacity(cells.len());
+        let mut start = 0;
+        while let Some(&(first, _)) = cells.get(start) {
+            // The run of cells that share `first`'s scope.
+            let mut end = start + 1;
+            while let Some(&(ctx, _)) = cells.get(end) {
+                if ctx.encoded_scope() != first.encoded_scope() {
+                    break;
+                }
+                end += 1;
+            }
+            let cache_key = self.cache_key(PURPOSE_ENCRYPT, None, first);
+            while start < end {
+                let run_sizes = sizes.get(start..end).unwrap_or_default();
+                let (key, covered) = self
+                    .cache
+                    .reserve(&cache_key, run_sizes, &|| self.new_key(first))?;
+                for i in start..start + covered {
+                    let (ctx, plain) = cells
+                        .get(i)
+                        .copied()
+                        .ok_or(CellError::Internal("batch index"))?;
+                    let mut nonce = [0u8; NONCE_LEN];
+                    nonce.copy_from_slice(
+                        nonces
+                            .get(i * NONCE_LEN..(i + 1) * NONCE_LEN)
+                            .unwrap_or(&[0; NONCE_LEN]),
+                    );
+                    out.push(with_scratch(|_, aad| {
+                        self.seal(&key, ctx, nonce, plain, aad)
+                    })?);
+                }
+                start += covered;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decrypts one cell. Every failure is [`CellError::Decrypt`], except a key provider that cannot be reached.
+    pub fn decrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
+        let decoded = format::decode(ciphertext)?;
+        with_scratch(|cache_key, aad| {
+            let key = self.key_for(context, &decoded, cache_key)?;
+            open(&key, context, &decoded, aad)
+        })
+    }
+
+    /// Decrypts many cells: consecutive cells under the same data key and scope (a chunk of a column) share one
+    /// cache lookup. Each cell gets its own result, so one damaged value does not hide the others.
+    pub fn decrypt_batch(&self, cells: &[(&Context, &[u8])]) -> Vec<Result<Vec<u8>, CellError>> {
+        with_scratch(|cache_key, aad| {
+            let mut previous: Vec<u8> = Vec::new();
+            let mut key: Option<Arc<CellKey>> = None;
+            cells
+                .iter()
+                .map(|&(context, ciphertext)| {
+                    let decoded = format::decode(ciphertext)?;
+                    cache_key.clear();
+                    self.cache_key_into(
+                        cache_key,
+                        PURPOSE_DECRYPT,
+                        Some(&decoded.key_ref()),
+                        context,
+                    );
+                    let cached = match &key {
+                        Some(k) if *cache_key == previous => Arc::clone(k),
+                        _ => {
+                            let k = self
+                                .cache
+                                .get(cache_key, &|| self.unwrap_for(context, &decoded))?;
+                            previous.clone_from(cache_key);
+                            key = Some(Arc::clone(&k));
+                            k
+                        }
+                    };
+                    if let KeyBinding::SelfContained { commitment, .. } = decoded.binding
+                        && !cached.commits_to(commitment)
+                    {
+                        return Err(CellError::Decrypt);
+                    }
+                    aad.clear();
+                    open(&cached, context, &decoded, aad)
+                })
+                .collect()
+        })
+    }
+
+    /// Decrypts and encrypts again under the scope's current data key (moves cells off an old data key).
+    pub fn reencrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
+        let plaintext = zeroize::Zeroizing::new(self.decrypt(context, ciphertext)?);
+        self.encrypt(context, &plaintext)
+    }
+
+    /// Rewraps the data key inside a self-contained value under `to` (a new KMS key or key file). The data key stays
+    /// the same; the cell is sealed again because its header, wrapped key included, is authenticated.
+    pub fn rewrap_value(
+        &self,
+        context: &Context,
+        ciphertext: &[u8],
+        to: &dyn KeyProvider,
+    ) -> Result<Vec<u8>, CellError> {
+        let decoded = format::decode(ciphertext)?;
+        let KeyBinding::SelfContained {
+            provider,
+            wrapped,
+            commitment,
+        } = decoded.binding
+        else {
+            return Err(CellError::Decrypt);
+        };
+        if provider != self.provider.kind() {
+            return Err(CellError::Decrypt);
+        }
+        let scope = context.scope();
+        let key = self
+            .provider
+            .unwrap_key(wrapped, &scope)
+            .map_err(CellError::from_unwrap)?;
+        if !super::keys::ct_eq(&super::suite::commitment_of(&key)?, commitment) {
+            return Err(CellError::Decrypt);
+        }
+        // The header (and so the new wrapped key) is authenticated, so the cell is sealed again under the same data
+        // key with a fresh nonce.
+        let plaintext = zeroize::Zeroizing::new(self.decrypt(context, ciphertext)?);
+        let rewrapped = to.wrap_key(&key, &scope)?;
+        let key = CellKey::derive(&key, to.kind(), rewrapped)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        fill_random(&mut nonce)?;
+        with_scratch(|_, aad| self.seal_with(&key, false, context, nonce, &plaintext, aad))
+    }
+
+    /// The cache key: partition digest, purpose, key reference (decryption), scope encoding.
+    fn cache_key_into(
+        &self,
+        key: &mut Vec<u8>,
+        purpose: u8,
+        key_ref: Option<&[u8; KEY_REF_LEN]>,
+        context: &Context,
+    ) {
+        key.extend_from_slice(&self.partition);
+        key.push(purpose);
+        if let Some(r) = key_ref {
+            key.extend_from_slice(r);
+        }
+        key.extend_from_slice(context.encoded_scope());
+    }
+
+    fn cache_key(
+        &self,
+        purpose: u8,
+        key_ref: Option<&[u8; KEY_REF_LEN]>,
+        context: &Context,
+    ) -> Vec<u8> {
+        let mut key = Vec::with_capacity(self.partition.len() + 1 + KEY_REF_LEN + 64);
+        self.cache_key_into(&mut key, purpose, key_ref, context);
+        key
+    }
+
+    /// A new data key from the provider, stored in the keyring (compact form) before it encrypts anything.
+    fn new_key(&self, context: &Context) -> Result<CellKey, CellError> {
+        let scope = context.scope();
+        let generated = self.provider.generate(&scope)?;
+        let key = CellKey::derive(
+            &generated.plaintext,
+            self.provider.kind(),
+            generated.wrapped,
+        )?;
+        if let Some(keyring) = &self.keyring {
+            keyring.insert(KeyringEntry::new(
+                *key.commitment(),
+                key.provider(),
+                key.wrapped().to_vec(),
+                scope,
+            ))?;
+        }
+        // Decrypting what was just written needs no unwrap.
+        let again = CellKey::derive(
+            &generated.plaintext,
+            self.provider.kind(),
+            key.wrapped().to_vec(),
+        )?;
+        let decrypt_key = self.cache_key(PURPOSE_DECRYPT, Some(&key.key_ref()), context);
+        self.cache.insert_for_decrypt(decrypt_key, Arc::new(again));
+        Ok(key)
+    }
+
+    fn seal(
+        &self,
+        key: &CellKey,
+        context: &Context,
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+        aad: &mut Vec<u8>,
+    ) -> Result<Vec<u8>, CellError> {
+        self.seal_with(key, self.keyring.is_some(), context, nonce, plaintext, aad)
+    }
+
+    fn seal_with(
+        &self,
+        key: &CellKey,
+        compact: bool,
+        context: &Context,
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+        aad: &mut Vec<u8>,
+    ) -> Result<Vec<u8>, CellError> {
+        // The associated data is the header followed by the context; the output starts with the same header.
+        if compact {
+            format::write_compact_header(aad, &key.key_ref());
+        } else {
+            format::write_self_contained_header(
+                aad,
+                key.provider(),
+                key.wrapped(),
+                key.commitment(),
+            )?;
+        }
+        let header_len = aad.len();
+        aad.extend_from_slice(context.encoded());
+        let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(aad.get(..header_len).unwrap_or_default());
+        out.extend_from_slice(&nonce);
+        let body_start = out.len();
+        out.extend_from_slice(plaintext);
+        key.seal_tail(nonce, aad, &mut out, body_start)?;
+        Ok(out)
+    }
+
+    /// The data key of a decoded ciphertext: from the cache, or unwrapped and checked against its commitment.
+    fn key_for(
+        &self,
+        context: &Context,
+        decoded: &Decoded<'_>,
+        cache_key: &mut Vec<u8>,
+    ) -> Result<Arc<CellKey>, CellError> {
+        let key_ref = decoded.key_ref();
+        self.cache_key_into(cache_key, PURPOSE_DECRYPT, Some(&key_ref), context);
+        let key = self
+            .cache
+            .get(cache_key, &|| self.unwrap_for(context, decoded))?;
+        match decoded.binding {
+            KeyBinding::SelfContained { commitment, .. } if !key.commits_to(commitment) => {
+                Err(CellError::Decrypt)
+            }
+            _ => Ok(key),
+        }
+    }
+
+    fn unwrap_for(&self, context: &Context, decoded: &Decoded<'_>) -> Result<CellKey, CellError> {
+        let scope = context.scope();
+        let (provider, wrapped, commitment) = match decoded.binding {
+            KeyBinding::SelfContained {
+                provider,
+                wrapped,
+                commitment,
+            } => (provider, wrapped.to_vec(), *commitment),
+            KeyBinding::Compact { key_ref } => {
+                let entry = self
+                    .keyring
+                    .as_ref()
+                    .and_then(|k| k.find(key_ref))
+                    .ok_or(CellError::Decrypt)?;
+                (entry.provider, entry.wrapped, entry.commitment)
+            }
+        };
+        if provider != self.provider.kind() {
+            return Err(CellError::Decrypt);
+        }
+        let data_key = self
+            .provider
+            .unwrap_key(&wrapped, &scope)
+            .map_err(CellError::from_unwrap)?;
+        let key = CellKey::derive(&data_key, provider, wrapped)?;
+        if !key.commits_to(&commitment) || key.key_ref() != decoded.key_ref() {
+            return Err(CellError::Decrypt);
+        }
+        Ok(key)
+    }
+}
+
+/// Opens a decoded cell under its key: associated data = header || context.
+fn open(
+    key: &CellKey,
+    context: &Context,
+    decoded: &Decoded<'_>,
+    aad: &mut Vec<u8>,
+) -> Result<Vec<u8>, CellError> {
+    aad.extend_from_slice(decoded.header);
+    aad.extend_from_slice(context.encoded());
+    // A failed open leaves unauthenticated plaintext in the buffer: zeroized on drop.
+    let mut buf = zeroize::Zeroizing::new(decoded.body.to_vec());
+    let len = key.open(decoded.nonce, aad, &mut buf)?;
+    buf.truncate(len);
+    Ok(std::mem::take(&mut *buf))
+}
+
+thread_local! {
+    /// Per-thread buffers for the cache key and the associated data, so the per-cell path does not allocate them.
+    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with two cleared scratch buffers (fresh ones if this thread is already using its own, e.g. from a key
+/// provider that calls back into an encryptor).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut bufs) => {
+            let (a, b) = &mut *bufs;
+            a.clear();
+            b.clear();
+            f(a, b)
+        }
+        Err(_) => f(&mut Vec::new(), &mut Vec::new()),
+    })
+}
+
+fn check_len(len: usize) -> Result<(), CellError> {
+    if len > MAX_PLAINTEXT_LEN {
+        return Err(CellError::TooLarge {
+            len,
+            max: MAX_PLAINTEXT_LEN,
+        });
+    }
+    Ok(())
+}

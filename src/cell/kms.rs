@@ -1,0 +1,206 @@
+//! The AWS KMS key provider: `GenerateDataKey` (AES_256) makes data keys, `Decrypt` unwraps them and `Encrypt`
+//! wraps an existing key (rotation). The data key's scope is passed as the KMS encryption context, so KMS refuses a
+//! wrapped key under another table or column, and CloudTrail shows which table and column each call served.
+//!
+//! The provider owns a small tokio runtime and blocks on each SDK call, which keeps the cell core synchronous. Do not
+//! call it from async code (it returns an error rather than block a runtime thread): use
+//! `tokio::task::spawn_blocking`.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::error::{DisplayErrorContext, SdkError};
+use aws_sdk_kms::operation::decrypt::DecryptError;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::DataKeySpec;
+use zeroize::Zeroizing;
+
+use super::error::KeyError;
+use super::keys::{DataKey, GeneratedKey, KeyProvider, ProviderKind, Scope};
+use crate::aws::{AwsSettings, AwsSetupError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KmsSetupError {
+    #[error(transparent)]
+    Aws(#[from] AwsSetupError),
+    #[error(
+        "the KMS key provider blocks on its own runtime; create and call it from `tokio::task::spawn_blocking`"
+    )]
+    InsideRuntime,
+    #[error("the KMS key id is empty; pass a key ARN, key id or alias")]
+    EmptyKeyId,
+}
+
+pub struct KmsProvider {
+    client: Client,
+    key_id: String,
+    id: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for KmsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsProvider")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for KmsProvider {
+    fn drop(&mut self) {
+        // Dropping a runtime inside async code would panic; a background shutdown never does.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, KmsSetupError> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(KmsSetupError::InsideRuntime);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("atrest-kms")
+        .enable_all()
+        .build()
+        .map_err(|e| KmsSetupError::Aws(AwsSetupError::Runtime(e)))
+}
+
+fn context_map(scope: &Scope) -> HashMap<String, String> {
+    scope.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn unavailable<E, R>(operation: &str, e: SdkError<E, R>) -> KeyError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    KeyError::Unavailable(format!("KMS {operation}: {}", DisplayErrorContext(&e)))
+}
+
+impl KmsProvider {
+    /// A provider over an existing client. `key_id` is a key ARN, key id, alias name or alias ARN.
+    pub fn new(client: Client, key_id: impl Into<String>) -> Result<Self, KmsSetupError> {
+        let key_id = key_id.into();
+        if key_id.is_empty() {
+            return Err(KmsSetupError::EmptyKeyId);
+        }
+        Ok(KmsProvider {
+            client,
+            id: format!("aws-kms:{key_id}"),
+            key_id,
+            runtime: Some(runtime()?),
+        })
+    }
+
+    /// A provider configured like the command line: profile, region and endpoint from `settings`.
+    pub fn from_settings(
+        settings: &AwsSettings,
+        key_id: impl Into<String>,
+    ) -> Result<Self, KmsSetupError> {
+        let runtime = runtime()?;
+        let config = runtime.block_on(settings.load())?;
+        let mut provider = Self::new(Client::new(&config), key_id)?;
+        if let Some(spare) = provider.runtime.replace(runtime) {
+            spare.shutdown_background();
+        }
+        Ok(provider)
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    fn block<F: Future>(&self, future: F) -> Result<F::Output, KeyError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(KeyError::Unavailable(
+                KmsSetupError::InsideRuntime.to_string(),
+            ));
+        }
+        match &self.runtime {
+            Some(runtime) => Ok(runtime.block_on(future)),
+            None => Err(KeyError::Unavailable(
+                "the KMS provider was shut down".into(),
+            )),
+        }
+    }
+}
+
+fn data_key(blob: Option<Blob>) -> Result<DataKey, KeyError> {
+    let bytes = Zeroizing::new(blob.map(Blob::into_inner).unwrap_or_default());
+    DataKey::from_slice(&bytes)
+        .map_err(|_| KeyError::Unavailable("KMS returned a data key that is not 32 bytes".into()))
+}
+
+impl KeyProvider for KmsProvider {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::AwsKms
+    }
+
+    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
+        let call = self
+            .client
+            .generate_data_key()
+            .key_id(&self.key_id)
+            .key_spec(DataKeySpec::Aes256)
+            .set_encryption_context(Some(context_map(scope)))
+            .send();
+        let out = self
+            .block(call)?
+            .map_err(|e| unavailable("GenerateDataKey", e))?;
+        let wrapped = out
+            .ciphertext_blob
+            .map(Blob::into_inner)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| {
+                KeyError::Unavailable("KMS GenerateDataKey returned no ciphertext".into())
+            })?;
+        Ok(GeneratedKey {
+            plaintext: data_key(out.plaintext)?,
+            wrapped,
+        })
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
+        let call = self
+            .client
+            .decrypt()
+            .key_id(&self.key_id)
+            .ciphertext_blob(Blob::new(wrapped))
+            .set_encryption_context(Some(context_map(scope)))
+            .send();
+        match self.block(call)? {
+            Ok(out) => data_key(out.plaintext),
+            Err(e) => match e.as_service_error() {
+                // The wrapped key, its context or its key does not match: a decryption failure.
+                Some(
+                    DecryptError::InvalidCiphertextException(_)
+                    | DecryptError::IncorrectKeyException(_)
+                    | DecryptError::InvalidKeyUsageException(_),
+                ) => Err(KeyError::Rejected),
+                _ => Err(unavailable("Decrypt", e)),
+            },
+        }
+    }
+
+    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
+        let call = self
+            .client
+            .encrypt()
+            .key_id(&self.key_id)
+            .plaintext(Blob::new(key.expose().to_vec()))
+            .set_encryption_context(Some(context_map(scope)))
+            .send();
+        let out = self.block(call)?.map_err(|e| unavailable("Encrypt", e))?;
+        out.ciphertext_blob
+            .map(Blob::into_inner)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| KeyError::Unavailable("KMS Encrypt returned no ciphertext".into()))
+    }
+}
