@@ -33,7 +33,7 @@ pub enum Command {
     /// Audit an AWS account's databases for encryption at rest: checks, and each database's encryption option
     Audit(Box<audit::AuditArgs>),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
-    Cell(cell::CellArgs),
+    Cell(Box<cell::CellArgs>),
 }
 
 /// What the process should exit with, besides the report it wrote.
@@ -105,6 +105,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
         Command::Advise(args) => advise::advise(*args, out),
         Command::Plan(args) => plan::run(*args, out),
         Command::Audit(args) => audit::run(*args, out),
-        Command::Cell(args) => cell::run(args, out),
+        Command::Cell(args) => cell::run(*args, out),
     }
 }
