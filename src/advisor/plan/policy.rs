@@ -1,7 +1,7 @@
 //! Least-privilege KMS key policies for the keys a plan proposes. Key administrators can manage but never use the
 //! key; key users can use it only through the named AWS service (`kms:ViaService`) or, for application data keys,
-//! only with an encryption context; any service principal is pinned to this account (`aws:SourceAccount`) and
-//! resource (`aws:SourceArn`) against the confused-deputy problem.
+//! only with the encryption context `atrest cell` sends (`atrest:table`, `atrest:column`); any service principal is
+//! pinned to this account (`aws:SourceAccount`) and resource (`aws:SourceArn`) against the confused-deputy problem.
 
 use serde_json::{Value, json};
 
@@ -132,7 +132,10 @@ pub fn key_policy(spec: &PolicySpec) -> Value {
                 "Resource": "*",
                 "Condition": {
                     "StringEquals": { "kms:CallerAccount": spec.account },
-                    "Null": { "kms:EncryptionContext:table": "false", "kms:EncryptionContext:column": "false" }
+                    "Null": {
+                        "kms:EncryptionContext:atrest:table": "false",
+                        "kms:EncryptionContext:atrest:column": "false"
+                    }
                 }
             }));
         }
@@ -247,7 +250,7 @@ mod tests {
             .find(|s| s["Sid"] == "ApplicationDataKeysWithContextOnly")
             .unwrap();
         assert_eq!(
-            app["Condition"]["Null"]["kms:EncryptionContext:table"],
+            app["Condition"]["Null"]["kms:EncryptionContext:atrest:table"],
             "false"
         );
     }

@@ -426,7 +426,7 @@ fn overlay_steps(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Ste
                 let file = format!("{}.policy.json", alias.trim_start_matches("alias/").replace('/', "-"));
                 let mut commands = create_key_commands(false, &alias, r, &file);
                 commands.push(format!(
-                    "atrest cell encrypt --kms-key-id {alias} --region {r} --table <table> --csv export.csv --column <column> --row-key <id-column> --out encrypted.csv"
+                    "atrest cell encrypt --kms-key-id {alias} --region {r} --keyring {n}.keyring.json --table <table> --csv export.csv --column <column> --row-key <id-column> --out encrypted.csv"
                 ));
                 steps.push(step(
                     "Encrypt sensitive fields in the application",
