@@ -103,7 +103,7 @@ fn saved_inventory_places_every_database_on_its_option() {
     );
     assert_eq!(
         db("i-0ebscloudhsm000001")["option_title"],
-        "EC2 + EBS encryption + KMS custom key store"
+        "Self-managed on EC2, EBS encryption, keys in a KMS custom key store"
     );
 }
 
@@ -263,7 +263,7 @@ fn table_and_markdown_formats() {
         "Failed findings",
         "API errors",
         "kms_key_policy_service_confused_deputy",
-        "7: EC2 + database TDE",
+        "7: Self-managed on",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }

@@ -10,17 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::audit::inventory::{DbHost, Inventory, KeyStore, KmsKey, RdsCluster, RdsInstance};
 use crate::model::Reason;
 
-/// The seven options (number, short title). The full catalog of options lives with the advisor's data.
-pub const OPTIONS: [(u8, &str); 7] = [
-    (1, "RDS + storage encryption + KMS (standard key store)"),
-    (2, "RDS + storage encryption + KMS custom key store"),
-    (3, "EC2 + EBS encryption + KMS (standard key store)"),
-    (4, "EC2 + EBS encryption + KMS custom key store"),
-    (5, "EC2 + LUKS (OS-level encryption)"),
-    (6, "EC2 + database TDE, keys in a local wallet"),
-    (7, "EC2 + database TDE, keys in AWS CloudHSM"),
-];
-
 /// The tag that declares the in-host encryption of an EC2 database host: `luks` or `tde`.
 pub const ENCRYPTION_TAG: &str = "atrest:encryption";
 /// The tag that declares where a TDE host keeps its master keys: `wallet` or `cloudhsm`.
@@ -28,8 +17,10 @@ pub const TDE_KEYS_TAG: &str = "atrest:tde-keys";
 /// An optional tag naming the engine of an EC2 database host.
 pub const ENGINE_TAG: &str = "atrest:engine";
 
+/// The option's title from the decision catalog, the same words `advise` and `plan` use.
 pub fn option_title(n: u8) -> Option<&'static str> {
-    OPTIONS.iter().find(|(k, _)| *k == n).map(|(_, t)| *t)
+    let catalog = crate::catalog::Catalog::embedded().ok()?;
+    catalog.option_by_number(n).map(|o| o.file.title.as_str())
 }
 
 /// The verdict: an option number, `unencrypted`, or `undetermined` when the evidence is incomplete.
@@ -630,11 +621,11 @@ mod tests {
     }
 
     #[test]
-    fn option_table_is_complete() {
-        assert_eq!(
-            OPTIONS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-            vec![1, 2, 3, 4, 5, 6, 7]
-        );
+    fn every_option_has_its_catalog_title() {
+        for n in 1..=7 {
+            assert!(option_title(n).is_some_and(|t| !t.is_empty()), "option {n}");
+        }
+        assert_eq!(option_title(8), None);
     }
 
     #[test]
