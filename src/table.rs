@@ -3,6 +3,23 @@
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
+/// Makes text safe to print on a terminal: control characters (an escape sequence in a tag value, say) are shown
+/// escaped instead of being interpreted; newlines are kept.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Wraps each line of `text` at word boundaries to at most `width` columns (longer words stay whole).
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = Vec::new();
@@ -28,9 +45,10 @@ pub fn text(headers: &[&str], rows: &[Vec<String>], wrap_columns: &[(usize, usiz
     builder.push_record(headers.iter().map(|h| h.to_string()));
     for row in rows {
         builder.push_record(row.iter().enumerate().map(|(i, cell)| {
+            let cell = printable(cell);
             match wrap_columns.iter().find(|(column, _)| *column == i) {
-                Some(&(_, width)) => wrap(cell, width),
-                None => cell.clone(),
+                Some(&(_, width)) => wrap(&cell, width),
+                None => cell,
             }
         }));
     }
@@ -54,4 +72,22 @@ pub fn markdown(headers: &[&str], rows: &[Vec<String>]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_interpreted() {
+        assert_eq!(printable("db\u{1b}[31mred"), "db\\u{1b}[31mred");
+        assert_eq!(printable("two\nlines"), "two\nlines");
+        let t = text(&["name"], &[vec!["x\u{7}y".to_string()]], &[]);
+        assert!(!t.contains('\u{7}'));
+    }
+
+    #[test]
+    fn wrapping_keeps_words_whole() {
+        assert_eq!(wrap("a bb ccc dddd", 6), "a bb\nccc\ndddd");
+    }
 }

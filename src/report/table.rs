@@ -2,12 +2,9 @@
 
 use std::io::Write;
 
-use tabled::builder::Builder;
-use tabled::settings::object::Columns;
-use tabled::settings::{Modify, Style, Width};
-
 use super::{Report, evidence_line, option_cell, short_resource};
 use crate::model::{Severity, Status};
+use crate::table;
 
 const MESSAGE_WIDTH: usize = 70;
 
@@ -15,40 +12,50 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     header(report, out)?;
 
     writeln!(out, "\nChecks")?;
-    let mut b = Builder::default();
-    b.push_record(["check", "severity", "pass", "fail", "n/a"]);
-    for c in &report.summary.checks {
-        b.push_record([
-            c.id.clone(),
-            c.severity.to_string(),
-            c.pass.to_string(),
-            c.fail.to_string(),
-            c.not_applicable.to_string(),
-        ]);
-    }
-    writeln!(out, "{}", b.build().with(Style::sharp()))?;
+    let rows: Vec<Vec<String>> = report
+        .summary
+        .checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.severity.to_string(),
+                c.pass.to_string(),
+                c.fail.to_string(),
+                c.not_applicable.to_string(),
+            ]
+        })
+        .collect();
+    writeln!(
+        out,
+        "{}",
+        table::text(&["check", "severity", "pass", "fail", "n/a"], &rows, &[])
+    )?;
 
     writeln!(out, "\nDatabases")?;
     if report.databases.is_empty() {
         writeln!(out, "(none found)")?;
     } else {
-        let mut b = Builder::default();
-        b.push_record(["database", "region", "kind", "engine", "option", "evidence"]);
-        for d in &report.databases {
-            b.push_record([
-                d.id.clone(),
-                d.region.clone(),
-                d.kind.as_str().to_string(),
-                d.engine.clone().unwrap_or_default(),
-                option_cell(d),
-                evidence_line(d),
-            ]);
-        }
-        let mut t = b.build();
-        t.with(Style::sharp())
-            .with(Modify::new(Columns::one(4)).with(Width::wrap(34).keep_words(true)))
-            .with(Modify::new(Columns::one(5)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
-        writeln!(out, "{t}")?;
+        let rows: Vec<Vec<String>> = report
+            .databases
+            .iter()
+            .map(|d| {
+                vec![
+                    d.id.clone(),
+                    d.region.clone(),
+                    d.kind.as_str().to_string(),
+                    d.engine.clone().unwrap_or_default(),
+                    option_cell(d),
+                    evidence_line(d),
+                ]
+            })
+            .collect();
+        let headers = ["database", "region", "kind", "engine", "option", "evidence"];
+        writeln!(
+            out,
+            "{}",
+            table::text(&headers, &rows, &[(4, 34), (5, MESSAGE_WIDTH)])
+        )?;
     }
 
     let mut failed: Vec<_> = report
@@ -62,39 +69,46 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     if failed.is_empty() {
         writeln!(out, "(none)")?;
     } else {
-        let mut b = Builder::default();
-        b.push_record(["severity", "check", "region", "resource", "message"]);
-        for f in failed {
-            b.push_record([
-                f.severity.to_string(),
-                f.check.clone(),
-                f.region.clone(),
-                short_resource(&f.resource).to_string(),
-                f.message.clone(),
-            ]);
-        }
-        let mut t = b.build();
-        t.with(Style::sharp())
-            .with(Modify::new(Columns::one(4)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
-        writeln!(out, "{t}")?;
+        let rows: Vec<Vec<String>> = failed
+            .into_iter()
+            .map(|f| {
+                vec![
+                    f.severity.to_string(),
+                    f.check.clone(),
+                    f.region.clone(),
+                    short_resource(&f.resource).to_string(),
+                    f.message.clone(),
+                ]
+            })
+            .collect();
+        let headers = ["severity", "check", "region", "resource", "message"];
+        writeln!(
+            out,
+            "{}",
+            table::text(&headers, &rows, &[(4, MESSAGE_WIDTH)])
+        )?;
     }
 
     if !report.errors.is_empty() {
         writeln!(out, "\nAPI errors (the audit went on without these)")?;
-        let mut b = Builder::default();
-        b.push_record(["region", "service", "operation", "message"]);
-        for e in &report.errors {
-            b.push_record([
-                e.region.clone(),
-                e.service.clone(),
-                e.operation.clone(),
-                e.message.clone(),
-            ]);
-        }
-        let mut t = b.build();
-        t.with(Style::sharp())
-            .with(Modify::new(Columns::one(3)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
-        writeln!(out, "{t}")?;
+        let rows: Vec<Vec<String>> = report
+            .errors
+            .iter()
+            .map(|e| {
+                vec![
+                    e.region.clone(),
+                    e.service.clone(),
+                    e.operation.clone(),
+                    e.message.clone(),
+                ]
+            })
+            .collect();
+        let headers = ["region", "service", "operation", "message"];
+        writeln!(
+            out,
+            "{}",
+            table::text(&headers, &rows, &[(3, MESSAGE_WIDTH)])
+        )?;
     }
 
     summary_line(report, out)
