@@ -9,6 +9,7 @@ pub mod advisor;
 pub mod audit;
 pub mod catalog;
 pub mod cli;
+pub mod evidence;
 pub mod model;
 pub mod report;
 pub mod suggest;
