@@ -260,10 +260,29 @@ fn signature(
         serde_json::from_slice(&bytes).map_err(|e| Problem::SignatureMalformed {
             detail: e.to_string(),
         })?;
-    if key.verify(manifest, &sig) {
-        return Ok(());
+    // Only the form atrest writes is accepted, so that no byte of the file can change unnoticed.
+    let mut canonical =
+        serde_json::to_vec_pretty(&sig).map_err(|e| Problem::SignatureMalformed {
+            detail: e.to_string(),
+        })?;
+    canonical.push(b'\n');
+    if canonical != bytes {
+        return Err(Problem::SignatureMalformed {
+            detail: "it is not in the form atrest writes; it was edited".to_string(),
+        });
     }
     let given = key.fingerprint();
+    if key.verify(manifest, &sig) {
+        if sig.public_key_sha256 != given {
+            return Err(Problem::SignatureInvalid {
+                detail: format!(
+                    "{SIGNATURE_FILE} names signing key {}, but the signature is by the given key {given}; the file was edited",
+                    sig.public_key_sha256
+                ),
+            });
+        }
+        return Ok(());
+    }
     Err(Problem::SignatureInvalid {
         detail: if sig.public_key_sha256 != given {
             format!(

@@ -78,9 +78,14 @@ pub fn events(report: &Report, metas: &[CheckMeta], frameworks: &[Framework]) ->
                     .push(control.clone());
             }
             let partition = f.resource.split(':').nth(1).unwrap_or("aws");
-            let mut account = json!({ "type": "AWS Account", "type_id": 10 });
+            let mut cloud = json!({
+                "provider": "AWS",
+                "region": f.region,
+                "cloud_partition": partition,
+            });
+            // OCSF requires an account object to carry a uid or a name: leave it out when the account is unknown.
             if let Some(a) = &report.account {
-                account["uid"] = json!(a);
+                cloud["account"] = json!({ "uid": a, "type": "AWS Account", "type_id": 10 });
             }
             let mut event = json!({
                 "activity_id": ACTIVITY_ID,
@@ -124,12 +129,7 @@ pub fn events(report: &Report, metas: &[CheckMeta], frameworks: &[Framework]) ->
                         "type": "Rule",
                     },
                 },
-                "cloud": {
-                    "provider": "AWS",
-                    "region": f.region,
-                    "account": account,
-                    "cloud_partition": partition,
-                },
+                "cloud": cloud,
                 "resources": [{
                     "uid": f.resource,
                     "name": short_resource(&f.resource),
