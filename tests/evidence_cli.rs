@@ -870,3 +870,84 @@ fn frameworks_lists_every_control() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["frameworks"].as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn build_flag_errors_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let inv = repo_path(INVENTORY);
+    let out = cmd(&[
+        "evidence",
+        "build",
+        "--out",
+        s(&out_dir),
+        "--inventory-in",
+        s(&inv),
+        "--regions",
+        "eu-west-1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cmd(&["evidence", "build", "--inventory-in", s(&inv)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--out <DIR>"), "{}", stderr(&out));
+    assert!(!out_dir.exists());
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn live_build_input_is_checked_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = cmd(&[
+        "evidence",
+        "build",
+        "--out",
+        s(&out_dir),
+        "--endpoint-url",
+        "localhost:1",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a valid endpoint URL"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cmd(&[
+        "evidence",
+        "build",
+        "--out",
+        s(&out_dir),
+        "--db-tag",
+        "=x",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!out_dir.exists());
+}
+
+#[cfg(not(feature = "aws"))]
+#[test]
+fn live_build_needs_the_aws_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd(&[
+        "evidence",
+        "build",
+        "--out",
+        s(&dir.path().join("out")),
+        "--regions",
+        "eu-west-1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: this atrest was built without AWS support (feature `aws`); build the bundle from a saved inventory with `--inventory-in FILE`"
+    );
+}

@@ -208,3 +208,18 @@ fn every_check_is_mapped_and_its_facts_exist() {
         }
     }
 }
+
+#[test]
+fn docs_list_every_control() {
+    let docs = std::fs::read_to_string(support::repo_path("docs/evidence.md")).unwrap();
+    for fw in frameworks() {
+        for c in &fw.controls {
+            assert!(
+                docs.contains(&format!("| {} | {} |", c.id, c.title)),
+                "docs/evidence.md lacks {} {}",
+                fw.id,
+                c.id
+            );
+        }
+    }
+}
