@@ -9,6 +9,29 @@ mod support;
 
 use support::{atrest, repo_path, run, stderr};
 
+/// The CSP admits the page's one style sheet by its SHA-256; a mismatch would leave the page unstyled.
+fn assert_style_is_pinned(html: &str) {
+    use base64::Engine;
+    assert_eq!(html.matches("<style>").count(), 1);
+    let css = html
+        .split("<style>")
+        .nth(1)
+        .unwrap()
+        .split("</style>")
+        .next()
+        .unwrap();
+    let digest = ring::digest::digest(&ring::digest::SHA256, css.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+    assert!(
+        html.contains(&format!("style-src 'sha256-{hash}'")),
+        "the CSP does not pin the style sheet"
+    );
+    assert!(
+        !html.contains(" style=\""),
+        "a style attribute would be blocked by the CSP"
+    );
+}
+
 #[test]
 fn the_request_detector_sees_a_page_that_loads_remote_resources() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,6 +104,7 @@ fn hostile_inventory_strings_stay_text_and_the_page_stays_offline() {
         html.contains("&#39;0;url=https://evil.example/&#39;"),
         "the error message is shown, escaped"
     );
+    assert_style_is_pinned(&html);
 
     // In the browser: the DOM holds no injected element, and nothing was requested.
     let shot = browser::target_dir().join("evidence-screenshot-hostile.png");

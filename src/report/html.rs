@@ -25,8 +25,16 @@ pub struct Page<'a> {
     pub in_bundle: bool,
 }
 
-/// The Content-Security-Policy of the page: nothing may be fetched, nothing may run.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+/// The Content-Security-Policy of the page: nothing may be fetched, nothing may run, and the only style sheet that
+/// applies is the page's own (pinned by its SHA-256), so not even an injected `<style>` would take effect.
+pub fn csp() -> String {
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
 
 /// Renders an audit report on its own (`atrest audit --format html`): the control matrix is computed from the
 /// embedded frameworks, and the provenance from the report.
@@ -180,10 +188,11 @@ fn head(page: &Page<'_>, h: &mut String) {
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>Encryption at rest: compliance evidence for account {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        csp(),
         esc(account)
     );
 }
