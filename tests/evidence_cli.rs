@@ -951,3 +951,129 @@ fn live_build_needs_the_aws_feature() {
         "error: this atrest was built without AWS support (feature `aws`); build the bundle from a saved inventory with `--inventory-in FILE`"
     );
 }
+
+#[test]
+fn keygen_and_attach_edge_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd(&[
+        "evidence",
+        "keygen",
+        "--out",
+        s(&dir.path().join("no/such/dir/k")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot write key `")
+            && stderr(&out).contains("check that the directory exists"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out_dir = dir.path().join("out");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("notes.md"), "one").unwrap();
+    std::fs::write(b.join("notes.md"), "two").unwrap();
+    let out = build(
+        &out_dir,
+        INVENTORY,
+        &[
+            "--attach",
+            s(&a.join("notes.md")),
+            "--attach",
+            s(&b.join("notes.md")),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("two --attach files are named `notes.md`; rename one"),
+        "{}",
+        stderr(&out)
+    );
+
+    let big = dir.path().join("big.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(16 * 1024 * 1024 + 1)
+        .unwrap();
+    let out = build(&out_dir, INVENTORY, &["--attach", s(&big)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("attachments are limited to 16 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!out_dir.exists());
+}
+
+#[test]
+fn verify_reports_an_edited_manifest_without_a_signature_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b");
+    assert_eq!(build(&bundle, INVENTORY, &[]).status.code(), Some(0));
+    let manifest_path = bundle.join("manifest.json");
+    let original: Value = json_file(&manifest_path);
+
+    let mut m = original.clone();
+    m["files"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"path": "../outside.txt", "sha256": "00", "bytes": 0}));
+    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let out = cmd(&["evidence", "verify", s(&bundle), "--no-signature"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("the manifest lists `../outside.txt`, a path outside the bundle"),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut m = original.clone();
+    m["schema_version"] = 2.into();
+    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let out = cmd(&[
+        "evidence",
+        "verify",
+        s(&bundle),
+        "--no-signature",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["problems"][0]["kind"], "manifest_invalid");
+    assert!(
+        v["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("schema version 2"),
+        "{v}"
+    );
+
+    std::fs::write(&manifest_path, "not json").unwrap();
+    let out = cmd(&["evidence", "verify", s(&bundle), "--no-signature"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("manifest.json is not a valid manifest"),
+        "{}",
+        stdout(&out)
+    );
+
+    #[cfg(unix)]
+    {
+        std::fs::write(
+            &manifest_path,
+            serde_json::to_vec_pretty(&original).unwrap(),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", bundle.join("link")).unwrap();
+        let out = cmd(&["evidence", "verify", s(&bundle), "--no-signature"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stdout(&out).contains("not a regular file: link"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
