@@ -184,6 +184,13 @@ pub fn assert_screenshot(png: &Path) -> usize {
     bytes.len()
 }
 
+/// Prints a line past the test harness's output capture (which only takes `print!`/`eprint!`), so that paths
+/// and figures show in a normal `cargo test` run.
+pub fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// The directory above the test binaries' temporary directory: `target/` (or `$CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))

@@ -122,8 +122,8 @@ fn hostile_inventory_strings_stay_text_and_the_page_stays_offline() {
     assert!(dom_problems.is_empty(), "the parsed DOM: {dom_problems:#?}");
     assert!(r.dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     let size = browser::assert_screenshot(&shot);
-    println!(
+    browser::note(&format!(
         "screenshot of the hostile-inventory report: {} ({size} bytes)",
         shot.display()
-    );
+    ));
 }

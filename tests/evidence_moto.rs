@@ -342,8 +342,8 @@ fn a_live_bundle_of_the_seeded_account_answers_pci_3_5_1_verifies_and_renders_of
         "the databases are listed"
     );
     let size = browser::assert_screenshot(&shot);
-    println!(
+    browser::note(&format!(
         "screenshot of the seeded account's report: {} ({size} bytes)",
         shot.display()
-    );
+    ));
 }
