@@ -17,6 +17,13 @@ pub const TDE_KEYS_TAG: &str = "atrest:tde-keys";
 /// An optional tag naming the engine of an EC2 database host.
 pub const ENGINE_TAG: &str = "atrest:engine";
 
+/// The seven options as (number, title), from the decision catalog.
+pub fn options() -> Vec<(u8, &'static str)> {
+    (1..=7)
+        .filter_map(|n| option_title(n).map(|t| (n, t)))
+        .collect()
+}
+
 /// The option's title from the decision catalog, the same words `advise` and `plan` use.
 pub fn option_title(n: u8) -> Option<&'static str> {
     let catalog = crate::catalog::Catalog::embedded().ok()?;

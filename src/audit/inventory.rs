@@ -17,6 +17,9 @@ pub struct Inventory {
     /// The audited account id (from STS GetCallerIdentity), if it could be read.
     #[serde(default)]
     pub account: Option<String>,
+    /// Who read the account (STS GetCallerIdentity ARN), if it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
     /// `aws`, `aws-cn`, `aws-us-gov`...
     #[serde(default = "default_partition")]
     pub partition: String,
@@ -63,6 +66,7 @@ impl Default for Inventory {
         Inventory {
             schema_version: INVENTORY_SCHEMA_VERSION,
             account: None,
+            caller_arn: None,
             partition: default_partition(),
             regions: Vec::new(),
             started: String::new(),

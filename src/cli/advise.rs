@@ -21,6 +21,28 @@ pub enum ReportFormat {
     Markdown,
 }
 
+/// Formats of `advise` and `plan`: the report formats plus a decision record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DecisionFormat {
+    /// Tables for a terminal
+    #[default]
+    Table,
+    /// Machine-readable, with `schema_version`
+    Json,
+    /// Ready to paste into a planning document
+    Markdown,
+    /// A Markdown architecture decision record, for `atrest evidence build --attach`
+    Adr,
+}
+
+/// Today's date (UTC), for decision records.
+pub fn today() -> String {
+    crate::audit::clock::now_rfc3339()
+        .get(..10)
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub fn catalog() -> Result<&'static Catalog, CliError> {
     Catalog::embedded()
         .map_err(|e| CliError::failure(format!("the embedded decision catalog is invalid: {e}")))
@@ -301,7 +323,7 @@ pub struct AdviseArgs {
     #[arg(long, short = 'r', value_name = "FILE")]
     pub requirements: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
-    pub format: ReportFormat,
+    pub format: DecisionFormat,
     /// Refresh engine support from RDS (DescribeDBEngineVersions, DescribeOrderableDBInstanceOptions,
     /// DescribeOptionGroupOptions) instead of the embedded snapshot
     #[arg(long)]
@@ -380,9 +402,10 @@ pub fn advise(args: AdviseArgs, out: &mut dyn Write) -> CliResult {
     let support = engine_support(catalog, &req, args.live, &args.aws)?;
     let rec = advisor::evaluate(catalog, &req, &support);
     match args.format {
-        ReportFormat::Table => render::recommendation_text(&rec, out)?,
-        ReportFormat::Markdown => render::recommendation_markdown(&rec, out)?,
-        ReportFormat::Json => {
+        DecisionFormat::Table => render::recommendation_text(&rec, out)?,
+        DecisionFormat::Markdown => render::recommendation_markdown(&rec, out)?,
+        DecisionFormat::Adr => crate::evidence::adr::recommendation(&rec, catalog, &today(), out)?,
+        DecisionFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &rec)
                 .map_err(|e| CliError::failure(e.to_string()))?;
             writeln!(out)?;

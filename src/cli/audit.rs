@@ -64,7 +64,15 @@ pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
                 None => RegionSelection::Configured,
             };
             let db_tag = DbTag::parse(&args.db_tag).map_err(|e| CliError::usage(e.to_string()))?;
-            (live(&args.aws, regions, db_tag)?, Source::Aws)
+            (
+                live(
+                    &args.aws,
+                    regions,
+                    db_tag,
+                    "audit a saved inventory with `--inventory-in FILE`",
+                )?,
+                Source::Aws,
+            )
         }
     };
     if let Some(path) = &args.inventory_out {
@@ -87,15 +95,27 @@ pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
     }
 }
 
+/// Reads the account (with a progress bar on a terminal). `offline_hint` says what to do in a build without AWS.
 #[cfg(not(feature = "aws"))]
-fn live(_aws: &AwsArgs, _regions: RegionSelection, _db_tag: DbTag) -> Result<Inventory, CliError> {
-    Err(CliError::usage(
-        "this atrest was built without AWS support (feature `aws`); audit a saved inventory with `--inventory-in FILE`",
-    ))
+pub(super) fn live(
+    _aws: &AwsArgs,
+    _regions: RegionSelection,
+    _db_tag: DbTag,
+    offline_hint: &str,
+) -> Result<Inventory, CliError> {
+    Err(CliError::usage(format!(
+        "this atrest was built without AWS support (feature `aws`); {offline_hint}"
+    )))
 }
 
+/// Reads the account (with a progress bar on a terminal). `offline_hint` says what to do in a build without AWS.
 #[cfg(feature = "aws")]
-fn live(aws: &AwsArgs, regions: RegionSelection, db_tag: DbTag) -> Result<Inventory, CliError> {
+pub(super) fn live(
+    aws: &AwsArgs,
+    regions: RegionSelection,
+    db_tag: DbTag,
+    _offline_hint: &str,
+) -> Result<Inventory, CliError> {
     use std::io::IsTerminal;
     use std::sync::Arc;
 

@@ -8,6 +8,7 @@ mod advise;
 mod audit;
 mod aws_args;
 mod cell;
+mod evidence;
 mod plan;
 
 pub use aws_args::AwsArgs;
@@ -32,6 +33,8 @@ pub enum Command {
     Plan(Box<plan::PlanArgs>),
     /// Audit an AWS account's databases for encryption at rest: checks, and each database's encryption option
     Audit(Box<audit::AuditArgs>),
+    /// Evidence bundles for auditors: build (signed), verify, diff; signing keys; the compliance frameworks
+    Evidence(evidence::EvidenceArgs),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
     Cell(Box<cell::CellArgs>),
 }
@@ -105,6 +108,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
         Command::Advise(args) => advise::advise(*args, out),
         Command::Plan(args) => plan::run(*args, out),
         Command::Audit(args) => audit::run(*args, out),
+        Command::Evidence(args) => evidence::run(args, out),
         Command::Cell(args) => cell::run(*args, out),
     }
 }

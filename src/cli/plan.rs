@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::advise::{ReportFormat, RequirementFlags, catalog, requirements};
+use super::advise::{DecisionFormat, RequirementFlags, catalog, requirements, today};
 use super::{CliError, CliResult, Outcome};
 use crate::advisor::plan::{self, inventory, render, runbook::Principals};
 
@@ -18,7 +18,7 @@ pub struct PlanArgs {
     #[arg(long, short = 'r', value_name = "FILE")]
     pub requirements: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
-    pub format: ReportFormat,
+    pub format: DecisionFormat,
     /// AWS account id used in key policies and ARNs
     #[arg(long, value_name = "ID", default_value = "111122223333")]
     pub account_id: String,
@@ -87,9 +87,10 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
     principals.share_with = args.share_with;
     let plan = plan::plan(catalog, &base, &rows, &principals).map_err(|e| CliError::usage(e.0))?;
     match args.format {
-        ReportFormat::Table => render::text(&plan, out)?,
-        ReportFormat::Markdown => render::markdown(&plan, out)?,
-        ReportFormat::Json => {
+        DecisionFormat::Table => render::text(&plan, out)?,
+        DecisionFormat::Markdown => render::markdown(&plan, out)?,
+        DecisionFormat::Adr => crate::evidence::adr::plan(&plan, catalog, &today(), out)?,
+        DecisionFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &plan)
                 .map_err(|e| CliError::failure(e.to_string()))?;
             writeln!(out)?;

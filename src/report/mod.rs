@@ -10,8 +10,10 @@ use crate::audit::classify::{Database, Placement};
 use crate::audit::inventory::CollectError;
 use crate::model::{Finding, Severity, Status};
 
+pub mod html;
 mod json;
 mod markdown;
+pub mod ocsf;
 mod table;
 
 /// Bumped when a field changes meaning or is removed; additions keep the version.
@@ -78,6 +80,10 @@ pub enum Format {
     Json,
     /// Markdown tables, for tickets and pull requests
     Markdown,
+    /// One self-contained HTML page: charts, control tables per framework, databases, resources
+    Html,
+    /// OCSF 1.6.0 Detection Findings (class 2004), one per finding, as a JSON array
+    Ocsf,
 }
 
 /// Writes the report in the chosen format.
@@ -86,6 +92,8 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::
         Format::Table => table::render(report, out),
         Format::Json => json::render(report, out),
         Format::Markdown => markdown::render(report, out),
+        Format::Html => html::render(report, out),
+        Format::Ocsf => ocsf::render(report, out),
     }
 }
 

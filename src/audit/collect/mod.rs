@@ -86,6 +86,7 @@ pub async fn collect(
     match sts::identity(config, &home).await {
         Ok(id) => {
             inv.account = Some(id.account);
+            inv.caller_arn = id.arn;
             inv.partition = id.partition;
         }
         Err(e) => inv.errors.push(e),

@@ -1,4 +1,4 @@
-//! STS GetCallerIdentity: the audited account and its partition.
+//! STS GetCallerIdentity: the audited account, its partition, and who read it.
 
 use aws_config::SdkConfig;
 
@@ -7,6 +7,7 @@ use crate::audit::inventory::CollectError;
 
 pub(crate) struct Identity {
     pub account: String,
+    pub arn: Option<String>,
     pub partition: String,
 }
 
@@ -24,5 +25,9 @@ pub(crate) async fn identity(config: &SdkConfig, region: &str) -> Result<Identit
         .filter(|p| !p.is_empty())
         .unwrap_or("aws")
         .to_string();
-    Ok(Identity { account, partition })
+    Ok(Identity {
+        account,
+        arn: out.arn().map(str::to_string),
+        partition,
+    })
 }

@@ -1,0 +1,932 @@
+//! The report as one self-contained HTML page: inline CSS and inline SVG only, no scripts, no external requests
+//! (a Content-Security-Policy meta tag forbids them). Every string that comes from the inventory is escaped:
+//! resource names, tags and messages are attacker-controllable.
+//!
+//! Layout: provenance (tool, catalog, account, caller, regions, times), at-a-glance charts, one control table per
+//! framework with every control's checks and resources, the databases and their encryption option, every
+//! resource's findings, API errors, attachments.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use super::{Report, evidence_line, short_resource};
+use crate::audit::classify::{self, Placement};
+use crate::evidence::manifest::BundleInfo;
+use crate::evidence::matrix::{ControlResult, ControlStatus, Matrix};
+use crate::model::{Severity, Status};
+
+/// Everything the page shows.
+pub struct Page<'a> {
+    pub report: &'a Report,
+    pub matrix: &'a Matrix,
+    pub info: &'a BundleInfo,
+    /// The page is part of an evidence bundle (it then points at `evidence verify`).
+    pub in_bundle: bool,
+}
+
+/// The Content-Security-Policy of the page: nothing may be fetched, nothing may run, and the only style sheet that
+/// applies is the page's own (pinned by its SHA-256), so not even an injected `<style>` would take effect.
+pub fn csp() -> String {
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
+
+/// Renders an audit report on its own (`atrest audit --format html`): the control matrix is computed from the
+/// embedded frameworks, and the provenance from the report.
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let frameworks = crate::evidence::framework::embedded().map_err(std::io::Error::other)?;
+    let matrix = crate::evidence::matrix::build(report, &frameworks, &[]);
+    let info = BundleInfo::for_report(report, None, None, &frameworks, Vec::new())
+        .map_err(std::io::Error::other)?;
+    render_page(
+        &Page {
+            report,
+            matrix: &matrix,
+            info: &info,
+            in_bundle: false,
+        },
+        out,
+    )
+}
+
+/// Escapes text for HTML element content and double- or single-quoted attribute values.
+pub fn esc(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => s.push('\u{fffd}'),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Escapes `text` and turns `backtick` spans (as messages and the decision data write them) into `<code>`.
+fn rich(text: &str) -> String {
+    let escaped = esc(text);
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len() < 3 {
+        return escaped;
+    }
+    let mut s = String::with_capacity(escaped.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 && i + 1 < parts.len() {
+            let _ = write!(s, "<code>{part}</code>");
+        } else {
+            if i % 2 == 1 {
+                s.push('`');
+            }
+            s.push_str(part);
+        }
+    }
+    s
+}
+
+/// An id usable in `id=` and `href="#..."`: lowercase ASCII letters, digits and `-`.
+fn slug(parts: &[&str]) -> String {
+    let mut s = String::new();
+    for part in parts {
+        if !s.is_empty() {
+            s.push('-');
+        }
+        let mut dash = false;
+        for c in part.chars() {
+            if c.is_ascii_alphanumeric() {
+                s.push(c.to_ascii_lowercase());
+                dash = false;
+            } else if !dash {
+                s.push('-');
+                dash = true;
+            }
+        }
+        while s.ends_with('-') {
+            s.pop();
+        }
+    }
+    s
+}
+
+const STYLE: &str = r#"
+:root{--pass:#1a7f37;--fail:#cf222e;--manual:#8250df;--na:#8c959f;--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);margin:0;background:#fff}
+header,main,footer{max-width:1200px;margin:0 auto;padding:0 24px}
+header{padding-top:20px;border-bottom:1px solid var(--line)}
+h1{font-size:24px;margin:0 0 4px}
+h2{font-size:20px;margin:28px 0 8px;padding-top:8px;border-top:2px solid var(--ink)}
+h3{font-size:16px;margin:20px 0 6px}
+h4{font-size:14px;margin:12px 0 4px}
+.sub{color:var(--muted);margin:0 0 12px}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 16px}
+dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;word-break:break-all}
+nav{margin:12px 0;font-size:13px}nav a{margin-right:12px}
+a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px;overflow-wrap:anywhere}
+th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
+th{background:var(--bg);font-weight:600}
+td.num,th.num{text-align:right;white-space:nowrap}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
+.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
+.pass{background:var(--pass)}.fail{background:var(--fail)}.manual{background:var(--manual)}.not_applicable{background:var(--na)}
+.sev-critical{background:#82071e}.sev-high{background:#cf222e}.sev-medium{background:#bc4c00}.sev-low{background:#9a6700}.sev-informational{background:#57606a}
+.opt{background:#0969da;white-space:normal}.opt-unencrypted{background:var(--fail)}.opt-undetermined{background:var(--na)}
+.control{border:1px solid var(--line);border-left:6px solid var(--na);border-radius:4px;padding:6px 12px;margin:10px 0}
+.control.st-pass{border-left-color:var(--pass)}.control.st-fail{border-left-color:var(--fail)}.control.st-manual{border-left-color:var(--manual)}
+.control p{margin:4px 0}
+.note{color:var(--muted)}
+.evidence{background:#fbefff;border-radius:4px;padding:6px 8px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}
+.card{border:1px solid var(--line);border-radius:6px;padding:8px 14px;min-width:150px}
+.card b{display:block;font-size:22px}
+.charts{display:flex;flex-wrap:wrap;gap:24px}
+figure{margin:0}figcaption{font-weight:600;margin-bottom:4px}
+details summary{cursor:pointer;color:var(--muted)}
+table.dbs td:nth-child(1){width:24%}table.dbs td:nth-child(2){width:16%}
+@media print{nav{display:none}details{display:block}.control{break-inside:avoid}}
+"#;
+
+pub fn render_page(page: &Page<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut h = String::with_capacity(64 * 1024);
+    head(page, &mut h);
+    provenance(page, &mut h);
+    glance(page, &mut h);
+    for fw in &page.matrix.frameworks {
+        framework(page, fw, &mut h);
+    }
+    databases(page, &mut h);
+    resources(page, &mut h);
+    errors(page, &mut h);
+    attachments(page, &mut h);
+    let _ = write!(
+        h,
+        "</main>\n<footer><p class=\"note\">Generated by {} {}. This page is self-contained: it loads nothing and runs no \
+         scripts. Web addresses appear as plain text.{}</p></footer>\n</body>\n</html>\n",
+        esc(&page.info.tool),
+        esc(&page.info.tool_version),
+        if page.in_bundle {
+            " Its SHA-256 is listed in the bundle's manifest.json; check the bundle with \
+             <code>atrest evidence verify DIR --public-key KEY.pub</code>."
+        } else {
+            ""
+        }
+    );
+    out.write_all(h.as_bytes())
+}
+
+fn head(page: &Page<'_>, h: &mut String) {
+    let account = page.info.account.as_deref().unwrap_or("(unknown account)");
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Encryption at rest: compliance evidence for account {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        csp(),
+        esc(account)
+    );
+}
+
+fn provenance(page: &Page<'_>, h: &mut String) {
+    let i = page.info;
+    let _ = write!(
+        h,
+        "<header>\n<h1>Encryption at rest: compliance evidence</h1>\n<p class=\"sub\">Account {} &middot; {} region(s) &middot; read {}</p>\n<dl class=\"meta\">\n",
+        esc(i.account.as_deref().unwrap_or("(unknown)")),
+        i.regions.len(),
+        esc(&i.finished)
+    );
+    let frameworks: Vec<String> = i
+        .frameworks
+        .iter()
+        .map(|f| format!("{} {}", f.name, f.version))
+        .collect();
+    let rows: [(&str, String); 11] = [
+        ("Tool", format!("{} {}", i.tool, i.tool_version)),
+        ("Catalog version", i.catalog_version.clone()),
+        (
+            "Account",
+            i.account.clone().unwrap_or_else(|| "(unknown)".into()),
+        ),
+        (
+            "Caller",
+            i.caller_arn
+                .clone()
+                .unwrap_or_else(|| "(not recorded)".into()),
+        ),
+        ("Partition", i.partition.clone()),
+        ("Regions", i.regions.join(", ")),
+        (
+            "Source",
+            if i.source == "inventory" {
+                "a saved inventory".to_string()
+            } else {
+                "read from AWS".to_string()
+            },
+        ),
+        ("Audit started", i.started.clone()),
+        ("Audit finished", i.finished.clone()),
+        ("Report written", i.built.clone()),
+        ("Frameworks", frameworks.join("; ")),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+    }
+    h.push_str("</dl>\n<nav><a href=\"#glance\">At a glance</a>");
+    for fw in &page.matrix.frameworks {
+        let _ = write!(
+            h,
+            "<a href=\"#{}\">{}</a>",
+            slug(&["fw", &fw.id]),
+            esc(&fw.name)
+        );
+    }
+    h.push_str(
+        "<a href=\"#databases\">Databases</a><a href=\"#resources\">Resources</a><a href=\"#errors\">API errors</a><a href=\"#attachments\">Attachments</a></nav>\n</header>\n<main>\n",
+    );
+}
+
+fn badge(class: &str, text: &str) -> String {
+    format!("<span class=\"badge {}\">{}</span>", esc(class), esc(text))
+}
+
+fn status_badge(s: ControlStatus) -> String {
+    let label = match s {
+        ControlStatus::Pass => "PASS",
+        ControlStatus::Fail => "FAIL",
+        ControlStatus::Manual => "MANUAL",
+        ControlStatus::NotApplicable => "N/A",
+    };
+    badge(s.as_str(), label)
+}
+
+fn finding_badge(s: Status) -> String {
+    status_badge(match s {
+        Status::Pass => ControlStatus::Pass,
+        Status::Fail => ControlStatus::Fail,
+        Status::NotApplicable => ControlStatus::NotApplicable,
+    })
+}
+
+fn severity_badge(s: Severity) -> String {
+    badge(&format!("sev-{}", s.as_str()), s.as_str())
+}
+
+const COLORS: [(ControlStatus, &str); 4] = [
+    (ControlStatus::Pass, "#1a7f37"),
+    (ControlStatus::Fail, "#cf222e"),
+    (ControlStatus::Manual, "#8250df"),
+    (ControlStatus::NotApplicable, "#8c959f"),
+];
+
+/// One bar of a chart: its label, then (value, colour, tooltip) segments.
+type Bar = (String, Vec<(usize, &'static str, String)>);
+
+/// A horizontal stacked bar per row.
+fn bar_chart(title: &str, rows: &[Bar], legend: &[(&str, &str)]) -> String {
+    let longest = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let (label_w, bar_w, row_h) = (longest * 7 + 16, 330usize, 26usize);
+    let height = rows.len() * row_h + 34;
+    let width = label_w + bar_w + 60;
+    let max = rows
+        .iter()
+        .map(|(_, parts)| parts.iter().map(|p| p.0).sum::<usize>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut s = format!(
+        "<figure><figcaption>{}</figcaption><svg role=\"img\" aria-label=\"{}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-size=\"12\" font-family=\"system-ui,sans-serif\">",
+        esc(title),
+        esc(title)
+    );
+    for (i, (label, parts)) in rows.iter().enumerate() {
+        let y = i * row_h + 4;
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#1f2328\">{}</text>",
+            label_w - 8,
+            y + 15,
+            esc(label)
+        );
+        let mut x = label_w;
+        let total: usize = parts.iter().map(|p| p.0).sum();
+        for (value, color, tip) in parts {
+            if *value == 0 {
+                continue;
+            }
+            let w = (value * bar_w / max).max(2);
+            let _ = write!(
+                s,
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"20\" fill=\"{color}\"><title>{}</title></rect>",
+                esc(tip)
+            );
+            if w >= 18 {
+                let _ = write!(
+                    s,
+                    "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#ffffff\">{value}</text>",
+                    x + w / 2,
+                    y + 14
+                );
+            }
+            x += w;
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" fill=\"#59636e\">{total}</text>",
+            x + 6,
+            y + 15
+        );
+    }
+    let mut lx = label_w;
+    let ly = rows.len() * row_h + 14;
+    for (name, color) in legend {
+        let _ = write!(
+            s,
+            "<rect x=\"{lx}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{color}\"></rect><text x=\"{}\" y=\"{}\" fill=\"#1f2328\">{}</text>",
+            lx + 16,
+            ly + 10,
+            esc(name)
+        );
+        lx += 22 + name.len() * 7;
+    }
+    s.push_str("</svg></figure>");
+    s
+}
+
+fn glance(page: &Page<'_>, h: &mut String) {
+    let r = page.report;
+    let s = &r.summary;
+    h.push_str("<section id=\"glance\">\n<h2>At a glance</h2>\n<div class=\"cards\">");
+    let fails: usize = page.matrix.frameworks.iter().map(|f| f.summary.fail).sum();
+    for (label, value) in [
+        ("databases", r.databases.len().to_string()),
+        ("failing controls", fails.to_string()),
+        ("findings failed", s.fail.to_string()),
+        ("findings passed", s.pass.to_string()),
+        ("not applicable", s.not_applicable.to_string()),
+        ("API errors", s.errors.to_string()),
+    ] {
+        let _ = write!(
+            h,
+            "<div class=\"card\"><b>{}</b>{}</div>",
+            esc(&value),
+            esc(label)
+        );
+    }
+    h.push_str("</div>\n<div class=\"charts\">\n");
+
+    let rows: Vec<Bar> = page
+        .matrix
+        .frameworks
+        .iter()
+        .map(|fw| {
+            let parts = COLORS
+                .iter()
+                .map(|(st, color)| {
+                    let n = fw.summary.get(*st);
+                    (
+                        n,
+                        *color,
+                        format!("{}: {n} control(s) {}", fw.name, st.as_str()),
+                    )
+                })
+                .collect();
+            (format!("{} {}", fw.name, fw.version), parts)
+        })
+        .collect();
+    h.push_str(&bar_chart(
+        "Controls by framework",
+        &rows,
+        &[
+            ("pass", COLORS[0].1),
+            ("fail", COLORS[1].1),
+            ("manual", COLORS[2].1),
+            ("n/a", COLORS[3].1),
+        ],
+    ));
+
+    let sev_color = |s: Severity| match s {
+        Severity::Critical => "#82071e",
+        Severity::High => "#cf222e",
+        Severity::Medium => "#bc4c00",
+        Severity::Low => "#9a6700",
+        Severity::Informational => "#57606a",
+    };
+    let mut by_sev: BTreeMap<Severity, (usize, usize)> = BTreeMap::new();
+    for f in &r.findings {
+        let e = by_sev.entry(f.severity).or_default();
+        match f.status {
+            Status::Pass => e.0 += 1,
+            Status::Fail => e.1 += 1,
+            Status::NotApplicable => {}
+        }
+    }
+    let rows: Vec<Bar> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|sev| {
+            let (pass, fail) = by_sev.get(sev).copied().unwrap_or_default();
+            (
+                sev.as_str().to_string(),
+                vec![
+                    (
+                        fail,
+                        sev_color(*sev),
+                        format!("{fail} {sev} finding(s) failed"),
+                    ),
+                    (pass, COLORS[0].1, format!("{pass} {sev} finding(s) passed")),
+                ],
+            )
+        })
+        .collect();
+    h.push_str(&bar_chart(
+        "Findings by severity (failed, then passed)",
+        &rows,
+        &[
+            ("failed (severity colour)", "#cf222e"),
+            ("passed", COLORS[0].1),
+        ],
+    ));
+
+    let mut rows: Vec<Bar> = classify::options()
+        .into_iter()
+        .map(|(n, title)| {
+            let count = s
+                .databases_by_option
+                .get(&n.to_string())
+                .copied()
+                .unwrap_or(0);
+            (
+                format!("{n}: {}", short_option(title)),
+                vec![(count, "#0969da", format!("option {n}: {count} database(s)"))],
+            )
+        })
+        .collect();
+    for (label, color) in [("unencrypted", "#cf222e"), ("undetermined", "#8c959f")] {
+        let count = s.databases_by_option.get(label).copied().unwrap_or(0);
+        rows.push((
+            label.to_string(),
+            vec![(count, color, format!("{label}: {count} database(s)"))],
+        ));
+    }
+    h.push_str(&bar_chart("Databases by encryption option", &rows, &[]));
+    h.push_str("</div>\n");
+
+    h.push_str("<table><tr><th>framework</th><th class=\"num\">pass</th><th class=\"num\">fail</th><th class=\"num\">manual</th><th class=\"num\">n/a</th><th>failing controls</th></tr>\n");
+    for fw in &page.matrix.frameworks {
+        let failing: Vec<String> = fw
+            .controls
+            .iter()
+            .filter(|c| c.status == ControlStatus::Fail)
+            .map(|c| {
+                format!(
+                    "<a href=\"#{}\">{}</a>",
+                    slug(&["c", &fw.id, &c.id]),
+                    esc(&c.id)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr><td><a href=\"#{}\">{} {}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            slug(&["fw", &fw.id]),
+            esc(&fw.name),
+            esc(&fw.version),
+            fw.summary.pass,
+            fw.summary.fail,
+            fw.summary.manual,
+            fw.summary.not_applicable,
+            if failing.is_empty() {
+                "none".to_string()
+            } else {
+                failing.join(", ")
+            }
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
+fn short_option(title: &str) -> String {
+    title
+        .replace("storage encryption", "storage")
+        .replace("KMS custom key store", "custom key store")
+        .replace(" (standard key store)", "")
+        .replace(" (OS-level encryption)", "")
+}
+
+fn framework(page: &Page<'_>, fw: &crate::evidence::matrix::FrameworkResult, h: &mut String) {
+    let _ = write!(
+        h,
+        "<section id=\"{}\">\n<h2>{} {}</h2>\n<p class=\"sub\">Source: <span class=\"mono\">{}</span> &middot; {} control(s): {} pass, {} fail, {} manual, {} not applicable</p>\n",
+        slug(&["fw", &fw.id]),
+        esc(&fw.name),
+        esc(&fw.version),
+        esc(&fw.source),
+        fw.summary.total(),
+        fw.summary.pass,
+        fw.summary.fail,
+        fw.summary.manual,
+        fw.summary.not_applicable
+    );
+    h.push_str("<table><tr><th>control</th><th>title</th><th>status</th><th>checks</th><th class=\"num\">resources failed / judged</th></tr>\n");
+    for c in &fw.controls {
+        let failed: usize = c.checks.iter().map(|k| k.fail).sum();
+        let judged: usize = c.checks.iter().map(|k| k.fail + k.pass).sum();
+        let checks: Vec<String> = c
+            .checks
+            .iter()
+            .map(|k| format!("<code>{}</code>", esc(&k.check)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            slug(&["c", &fw.id, &c.id]),
+            esc(&c.id),
+            esc(&c.title),
+            status_badge(c.status),
+            if checks.is_empty() {
+                "manual evidence".to_string()
+            } else {
+                checks.join("<br>")
+            },
+            if c.checks.is_empty() {
+                "&mdash;".to_string()
+            } else {
+                format!("{failed} / {judged}")
+            }
+        );
+    }
+    h.push_str("</table>\n");
+    for c in &fw.controls {
+        control(page, &fw.id, &fw.name, c, h);
+    }
+    h.push_str("</section>\n");
+}
+
+fn why(c: &ControlResult) -> String {
+    match c.status {
+        ControlStatus::Manual => {
+            "No automated check decides this control; judge it from the evidence below.".to_string()
+        }
+        ControlStatus::NotApplicable => {
+            "Not applicable: the checks found no resource in scope (or only not-applicable findings).".to_string()
+        }
+        ControlStatus::Pass => {
+            let judged: usize = c.checks.iter().map(|k| k.pass).sum();
+            format!("Met by the automated checks: all {judged} judged resource(s) passed.")
+        }
+        ControlStatus::Fail => {
+            let failed: Vec<String> = c
+                .checks
+                .iter()
+                .filter(|k| k.fail > 0)
+                .map(|k| format!("{} resource(s) fail {}", k.fail, k.check))
+                .collect();
+            format!("Not met: {}.", failed.join("; "))
+        }
+    }
+}
+
+fn control(page: &Page<'_>, fw_id: &str, fw_name: &str, c: &ControlResult, h: &mut String) {
+    let _ = write!(
+        h,
+        "<div class=\"control st-{}\" id=\"{}\">\n<h3>{} {} {}</h3>\n<p class=\"note\">{}</p>\n<p><b>{}</b></p>\n<p>{}</p>\n",
+        c.status.as_str(),
+        slug(&["c", fw_id, &c.id]),
+        esc(fw_name),
+        esc(&c.id),
+        status_badge(c.status),
+        esc(&c.section),
+        esc(&c.title),
+        rich(&why(c))
+    );
+    if let Some(note) = &c.note {
+        let _ = writeln!(h, "<p class=\"note\">{}</p>", rich(note));
+    }
+    if let Some(evidence) = &c.evidence {
+        let _ = write!(
+            h,
+            "<div class=\"evidence\"><p><b>Evidence to attach:</b> {}</p>",
+            rich(evidence)
+        );
+        if c.attachments.is_empty() {
+            h.push_str("<p>Attached: none in this bundle.</p>");
+        } else {
+            let names: Vec<String> = c
+                .attachments
+                .iter()
+                .map(|a| format!("<a href=\"#attachments\"><code>{}</code></a>", esc(a)))
+                .collect();
+            let _ = write!(h, "<p>Attached: {}</p>", names.join(", "));
+        }
+        h.push_str("</div>\n");
+    }
+    if !c.facts.is_empty() {
+        let facts: Vec<String> = c
+            .facts
+            .iter()
+            .map(|f| format!("<code>{}</code>", esc(f)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Facts (see <code>atrest explain ID</code>): {}</p>",
+            facts.join(", ")
+        );
+    }
+    for k in &c.checks {
+        let _ = writeln!(
+            h,
+            "<h4>{} <code>{}</code> {} {} &middot; {} failed, {} passed, {} not applicable</h4>",
+            esc(&k.title),
+            esc(&k.check),
+            severity_badge(k.severity),
+            status_badge(k.status),
+            k.fail,
+            k.pass,
+            k.not_applicable
+        );
+        let failed: Vec<_> = k
+            .resources
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .collect();
+        let other: Vec<_> = k
+            .resources
+            .iter()
+            .filter(|r| r.status != Status::Fail)
+            .collect();
+        if !failed.is_empty() {
+            resource_table(&failed, h);
+        }
+        if !other.is_empty() {
+            // Few rows are shown open; long lists fold so that failures stay visible.
+            let open = if other.len() <= 12 || !page.in_bundle && other.len() <= 25 {
+                " open"
+            } else {
+                ""
+            };
+            let _ = write!(
+                h,
+                "<details{open}><summary>{} passed or not applicable</summary>",
+                other.len()
+            );
+            resource_table(&other, h);
+            h.push_str("</details>\n");
+        }
+        if k.resources.is_empty() {
+            h.push_str("<p class=\"note\">No resource in scope.</p>\n");
+        }
+    }
+    h.push_str("</div>\n");
+}
+
+fn resource_table(rows: &[&crate::evidence::matrix::ResourceResult], h: &mut String) {
+    h.push_str("<table><tr><th>status</th><th>resource</th><th>region</th><th>why</th></tr>\n");
+    for r in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td><a href=\"#{}\"><code>{}</code></a></td><td>{}</td><td>{}</td></tr>",
+            finding_badge(r.status),
+            slug(&["r", &r.resource]),
+            esc(&r.resource),
+            esc(&r.region),
+            rich(&r.message)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn databases(page: &Page<'_>, h: &mut String) {
+    let r = page.report;
+    h.push_str("<section id=\"databases\">\n<h2>Databases and their encryption option</h2>\n");
+    h.push_str("<p class=\"sub\">Every RDS instance that owns its storage, DB cluster and tagged EC2 database host, placed on one of the seven options.</p>\n");
+    h.push_str("<table><tr><th>#</th><th>option</th><th class=\"num\">databases</th></tr>\n");
+    for (n, title) in classify::options() {
+        let count = r
+            .summary
+            .databases_by_option
+            .get(&n.to_string())
+            .copied()
+            .unwrap_or(0);
+        let _ = writeln!(
+            h,
+            "<tr><td>{n}</td><td>{}</td><td class=\"num\">{count}</td></tr>",
+            esc(title)
+        );
+    }
+    for label in ["unencrypted", "undetermined"] {
+        let count = r
+            .summary
+            .databases_by_option
+            .get(label)
+            .copied()
+            .unwrap_or(0);
+        let _ = writeln!(
+            h,
+            "<tr><td></td><td>{label}</td><td class=\"num\">{count}</td></tr>"
+        );
+    }
+    h.push_str("</table>\n");
+    if r.databases.is_empty() {
+        h.push_str("<p>No database was found.</p>\n</section>\n");
+        return;
+    }
+    h.push_str("<table class=\"dbs\"><tr><th>database</th><th>option</th><th>evidence</th><th>reasons</th><th>failed checks (the database, its volumes and keys)</th></tr>\n");
+    for d in &r.databases {
+        let option = match d.option {
+            Placement::Option(n) => badge(
+                "opt",
+                &format!("{n}: {}", d.option_title.as_deref().unwrap_or("")),
+            ),
+            Placement::Unencrypted => badge("opt-unencrypted", "unencrypted"),
+            Placement::Undetermined => badge("opt-undetermined", "undetermined"),
+        };
+        let reasons: Vec<String> = d
+            .reasons
+            .iter()
+            .map(|x| format!("<code>{}</code>: {}", esc(&x.rule), rich(&x.text)))
+            .collect();
+        let fails: Vec<String> = related_failures(r, d)
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} <code>{}</code> on <a href=\"#{}\"><code>{}</code></a>",
+                    severity_badge(f.severity),
+                    esc(&f.check),
+                    slug(&["r", &f.resource]),
+                    esc(short_resource(&f.resource))
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr><td><a href=\"#{}\"><b>{}</b></a><br>{} &middot; {} &middot; {}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            slug(&["r", &d.resource]),
+            esc(&d.id),
+            esc(d.kind.as_str()),
+            esc(d.engine.as_deref().unwrap_or("engine not reported")),
+            esc(&d.region),
+            esc(&d.resource),
+            option,
+            esc(&evidence_line(d)),
+            reasons.join("<br>"),
+            if fails.is_empty() {
+                "none".to_string()
+            } else {
+                fails.join("<br>")
+            }
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
+/// Failed findings on a database, on its EBS volumes and on the keys behind it.
+fn related_failures<'a>(
+    r: &'a Report,
+    d: &crate::audit::classify::Database,
+) -> Vec<&'a crate::model::Finding> {
+    let volumes: Vec<&str> = d.evidence.volumes.iter().map(|v| v.id.as_str()).collect();
+    let keys: Vec<&str> = d
+        .evidence
+        .keys
+        .iter()
+        .filter_map(|k| k.arn.as_deref())
+        .collect();
+    r.findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .filter(|f| {
+            f.resource == d.resource
+                || keys.contains(&f.resource.as_str())
+                || (f.resource.contains(":volume/")
+                    && volumes.contains(&short_resource(&f.resource)))
+        })
+        .collect()
+}
+
+fn resources(page: &Page<'_>, h: &mut String) {
+    let r = page.report;
+    let mut by_resource: BTreeMap<&str, Vec<&crate::model::Finding>> = BTreeMap::new();
+    for f in &r.findings {
+        by_resource.entry(f.resource.as_str()).or_default().push(f);
+    }
+    let _ = writeln!(
+        h,
+        "<section id=\"resources\">\n<h2>Resources</h2>\n<p class=\"sub\">{} resource(s) with findings; failed first.</p>",
+        by_resource.len()
+    );
+    let mut ordered: Vec<(&str, Vec<&crate::model::Finding>)> = by_resource.into_iter().collect();
+    ordered.sort_by_key(|(res, fs)| (!fs.iter().any(|f| f.status == Status::Fail), *res));
+    for (resource, findings) in ordered {
+        let failed = findings.iter().filter(|f| f.status == Status::Fail).count();
+        let _ = write!(
+            h,
+            "<h4 id=\"{}\">{} <code>{}</code> {}</h4>\n<table><tr><th>status</th><th>severity</th><th>check</th><th>region</th><th>message</th></tr>\n",
+            slug(&["r", resource]),
+            esc(short_resource(resource)),
+            esc(resource),
+            if failed > 0 {
+                finding_badge(Status::Fail)
+            } else {
+                finding_badge(Status::Pass)
+            }
+        );
+        for f in findings {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                finding_badge(f.status),
+                severity_badge(f.severity),
+                esc(&f.check),
+                esc(&f.region),
+                rich(&f.message)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+fn errors(page: &Page<'_>, h: &mut String) {
+    let r = page.report;
+    h.push_str("<section id=\"errors\">\n<h2>API errors</h2>\n");
+    if r.errors.is_empty() {
+        h.push_str("<p>None: every call answered.</p>\n</section>\n");
+        return;
+    }
+    h.push_str("<p class=\"sub\">The audit went on without these calls; what they would have read is missing from this report.</p>\n<table><tr><th>region</th><th>service</th><th>operation</th><th>message</th></tr>\n");
+    for e in &r.errors {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&e.region),
+            esc(&e.service),
+            esc(&e.operation),
+            esc(&e.message)
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
+fn attachments(page: &Page<'_>, h: &mut String) {
+    h.push_str("<section id=\"attachments\">\n<h2>Attachments</h2>\n");
+    if page.info.attachments.is_empty() {
+        h.push_str("<p>None. Manual controls name the evidence to attach with <code>atrest evidence build --attach FILE</code>.</p>\n</section>\n");
+        return;
+    }
+    h.push_str(
+        "<table><tr><th>file</th><th>kind</th><th>attached from</th><th>SHA-256</th></tr>\n",
+    );
+    for a in &page.info.attachments {
+        let from = match &a.derived {
+            Some(d) => format!("{} ({})", a.original_name, d),
+            None => a.original_name.clone(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&a.path),
+            esc(a.kind.as_str()),
+            esc(&from),
+            esc(&a.sha256)
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_slugs() {
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
+        assert_eq!(
+            slug(&["c", "hipaa", "164.312(a)(2)(iv)"]),
+            "c-hipaa-164-312-a-2-iv"
+        );
+        assert_eq!(
+            slug(&["r", "arn:aws:rds:eu-west-1:1:db:<x>"]),
+            "r-arn-aws-rds-eu-west-1-1-db-x"
+        );
+    }
+}
