@@ -13,42 +13,16 @@ mod support;
 use std::collections::BTreeSet;
 use std::process::Output;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, InstanceType, OperationType, ResourceType,
     SnapshotAttributeName, Tag, TagSpecification,
 };
-use aws_sdk_kms::config::Credentials;
 use aws_sdk_kms::types::OriginType;
 use aws_sdk_rds::types::OptionConfiguration;
 use serde_json::Value;
-use support::{atrest, moto_endpoint, run, stderr, stdout};
+use support::{atrest, block_on, moto_endpoint, moto_sdk_config as sdk, run, stderr, stdout};
 
 const ACCOUNT: &str = "123456789012";
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-async fn sdk(region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(moto_endpoint())
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "atrest-tests",
-        ))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
-}
 
 /// Clients for one region.
 struct Seed {

@@ -9,38 +9,12 @@
 mod browser;
 mod support;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_kms::config::Credentials;
 use serde_json::Value;
-use support::{atrest, moto_endpoint, run, stderr, stdout};
+use support::{atrest, block_on, moto_endpoint, moto_sdk_config as sdk, run, stderr, stdout};
 
 const ACCOUNT: &str = "123456789012";
 const A: &str = "eu-north-1";
 const B: &str = "ap-south-1";
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-async fn sdk(region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(moto_endpoint())
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "atrest-tests",
-        ))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
-}
 
 struct Seed {
     kms: aws_sdk_kms::Client,

@@ -53,3 +53,34 @@ pub fn stderr(output: &Output) -> String {
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
+
+/// Runs a future on a fresh current-thread runtime (test set-up code is synchronous).
+#[cfg(feature = "aws")]
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(f),
+        Err(e) => panic!("cannot start a runtime: {e}"),
+    }
+}
+
+/// SDK configuration for seeding the local AWS endpoint in `region`: fixed test credentials, no retries (the
+/// endpoint answers at once or not at all).
+#[cfg(feature = "aws")]
+pub async fn moto_sdk_config(region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .endpoint_url(moto_endpoint())
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "atrest-tests",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
