@@ -19,11 +19,15 @@ pub fn moto_endpoint() -> String {
     }
 }
 
-/// The built `atrest` binary, with an environment that can reach nothing but loopback.
+/// A loopback port nothing listens on: where an AWS call goes when a test forgets to name the local endpoint.
+pub const NOWHERE: &str = "http://127.0.0.1:9";
+
+/// The built `atrest` binary, with an environment that can reach nothing but loopback: any AWS call a test does
+/// not point at the local endpoint goes to a closed loopback port and fails at once.
 pub fn atrest() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_atrest"));
     cmd.env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_ENDPOINT_URL", NOWHERE)
         .env_remove("AWS_SESSION_TOKEN")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
