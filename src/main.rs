@@ -15,8 +15,8 @@ fn main() -> ExitCode {
         // A reader that went away (`atrest ... | head`) is not an error.
         Err(e) if e.broken_pipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
-            ExitCode::from(e.code)
+            eprintln!("{}", e.render());
+            ExitCode::from(e.code())
         }
     }
 }

@@ -8,10 +8,12 @@ mod advise;
 mod audit;
 mod aws_args;
 mod cell;
+mod error;
 mod evidence;
 mod plan;
 
 pub use aws_args::AwsArgs;
+pub use error::{CliError, ErrorKind};
 
 /// Encryption of databases at rest on AWS: advise and plan, audit and evidence, cell (field) encryption.
 #[derive(Debug, Parser)]
@@ -56,44 +58,6 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::CheckFailed => 1,
             Outcome::ThresholdReached => 3,
-        }
-    }
-}
-
-/// A failure that stops a command: printed as `error: <message>` (plus a hint line) on stderr.
-#[derive(Debug)]
-pub struct CliError {
-    pub code: u8,
-    pub message: String,
-    pub broken_pipe: bool,
-}
-
-impl CliError {
-    /// Bad input from the user (exit 2).
-    pub fn usage(message: impl Into<String>) -> Self {
-        CliError {
-            code: 2,
-            message: message.into(),
-            broken_pipe: false,
-        }
-    }
-
-    /// A failure while running (exit 1).
-    pub fn failure(message: impl Into<String>) -> Self {
-        CliError {
-            code: 1,
-            message: message.into(),
-            broken_pipe: false,
-        }
-    }
-}
-
-impl From<std::io::Error> for CliError {
-    fn from(e: std::io::Error) -> Self {
-        CliError {
-            code: 1,
-            broken_pipe: e.kind() == std::io::ErrorKind::BrokenPipe,
-            message: e.to_string(),
         }
     }
 }
