@@ -10,6 +10,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cell;
 pub mod cli;
+pub mod digest;
 pub mod error;
 pub mod evidence;
 pub mod model;

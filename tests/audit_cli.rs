@@ -306,9 +306,12 @@ fn expect_usage_error(args: &[&str], needle: &str) {
 fn bad_regions() {
     expect_usage_error(
         &["audit", "--regions", "eu-west-1,EU_WEST_2"],
-        "error: `EU_WEST_2` is not a region name; use `all` or a comma-separated list",
+        "error: `EU_WEST_2` is not a region name\n  help: pass `--regions all` or a comma-separated list",
     );
-    expect_usage_error(&["audit", "--regions", ","], "error: `--regions` is empty");
+    expect_usage_error(
+        &["audit", "--regions", ","],
+        "error: the region list is empty\n  help: pass `--regions all`",
+    );
     expect_usage_error(
         &["audit", "--regions", "all,eu-west-1"],
         "error: `all` cannot be combined with other regions",
@@ -319,7 +322,7 @@ fn bad_regions() {
 fn bad_db_tag() {
     expect_usage_error(
         &["audit", "--regions", "eu-west-1", "--db-tag", "database"],
-        "error: `database` is not a tag filter; use `KEY=VALUE`, or `KEY=*` for any value",
+        "error: `database` is not a tag filter\n  help: pass `--db-tag KEY=VALUE`, or `KEY=*` for any value",
     );
 }
 
@@ -335,7 +338,7 @@ fn bad_fail_on() {
 fn unreadable_inventory() {
     expect_usage_error(
         &["audit", "--inventory-in", "/nonexistent/inventory.json"],
-        "error: cannot read inventory `/nonexistent/inventory.json`: No such file or directory (os error 2); check the path",
+        "error: cannot read inventory `/nonexistent/inventory.json`: No such file or directory (os error 2)\n  help: check the path",
     );
 }
 
@@ -393,7 +396,7 @@ fn unwritable_inventory_out() {
             "--inventory-out",
             "/nonexistent/dir/inv.json",
         ],
-        "error: cannot write inventory `/nonexistent/dir/inv.json`: the directory does not exist; check that the directory exists and is writable",
+        "error: cannot write inventory `/nonexistent/dir/inv.json`: the directory does not exist\n  help: check that the directory exists and is writable",
     );
 }
 

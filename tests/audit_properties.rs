@@ -85,7 +85,7 @@ proptest! {
         for (key, doc) in inventory.kms_keys.iter_mut().zip(docs) {
             key.policy = Some(doc);
         }
-        let report = run::audit(&inventory, run::Source::SavedInventory).unwrap();
+        let report = run::audit(&inventory, atrest::catalog::Catalog::embedded().unwrap(), run::Source::SavedInventory).unwrap();
         prop_assert!(!report.findings.is_empty());
     }
 
@@ -98,7 +98,7 @@ proptest! {
         if let Ok(s) = String::from_utf8(text)
             && let Ok(inventory) = store::from_json("damaged.json", &s)
         {
-            run::audit(&inventory, run::Source::SavedInventory).unwrap();
+            run::audit(&inventory, atrest::catalog::Catalog::embedded().unwrap(), run::Source::SavedInventory).unwrap();
         }
     }
 }

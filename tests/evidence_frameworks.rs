@@ -6,12 +6,14 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use atrest::audit::{catalog, checks};
 use atrest::catalog::Catalog;
-use atrest::evidence::framework::{self, Framework};
+use atrest::catalog::frameworks::Framework;
 
 fn frameworks() -> Vec<Framework> {
-    framework::embedded().unwrap_or_else(|e| panic!("{e}"))
+    Catalog::embedded()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .frameworks
+        .clone()
 }
 
 fn control_ids(fw: &Framework) -> BTreeSet<&str> {
@@ -52,12 +54,14 @@ fn a_dangling_check_id_fails_the_load() {
             "\"kms_key_rotation_enable\"",
             1,
         );
-    let check_ids: Vec<&str> = checks::ALL.iter().map(|c| c.id).collect();
-    let catalog = Catalog::embedded().unwrap();
-    let fact_ids: Vec<&str> = catalog.facts.keys().map(String::as_str).collect();
-    let err = framework::from_files(&[("frameworks/pci-dss.toml", &text)], &check_ids, &fact_ids)
-        .unwrap_err()
-        .to_string();
+    let files: Vec<(&str, &str)> = atrest::catalog::embedded_files()
+        .iter()
+        .map(|&(path, body)| match path {
+            "frameworks/pci-dss.toml" => (path, text.as_str()),
+            _ => (path, body),
+        })
+        .collect();
+    let err = Catalog::from_files(&files).unwrap_err().to_string();
     assert!(
         err.contains("decision/frameworks/pci-dss.toml: control `3.7.4`: unknown check `kms_key_rotation_enable`; did you mean `kms_key_rotation_enabled`?"),
         "{err}"
@@ -193,7 +197,7 @@ fn every_check_is_mapped_and_its_facts_exist() {
         .map(String::as_str)
         .collect();
     let catalog = Catalog::embedded().unwrap();
-    for meta in catalog::load().unwrap() {
+    for meta in &Catalog::embedded().unwrap().checks {
         assert!(
             mapped.contains(meta.id.as_str()),
             "check {} is in no framework",

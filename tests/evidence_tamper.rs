@@ -19,15 +19,18 @@ fn signed_bundle(dir: &std::path::Path) -> (std::path::PathBuf, PublicKey) {
         "tests/fixtures/evidence/inventory.json",
     ))
     .unwrap();
-    let report = audit(&inventory, Source::SavedInventory).unwrap();
+    let catalog = atrest::catalog::Catalog::embedded().unwrap();
+    let report = audit(&inventory, catalog, Source::SavedInventory).unwrap();
     let out = dir.join("bundle");
     bundle::build(
         &out,
         Input {
             inventory: &inventory,
             report: &report,
+            catalog,
             attachments: &[],
             signing_key: Some(&key),
+            built: "2026-12-01T00:00:00Z".to_string(),
         },
     )
     .unwrap();

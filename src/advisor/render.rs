@@ -3,8 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::catalog::schema::{OverlayLevel, Point};
-use crate::catalog::{Catalog, OptionDef};
+use crate::catalog::schema::{DateBasis, EngineDef, Fact, OverlayLevel, Point};
+use crate::catalog::{Catalog, OptionDef, Rule};
 use crate::table;
 
 use super::engine::{Recommendation, RuleReason};
@@ -359,4 +359,74 @@ pub fn recommendation_markdown(rec: &Recommendation, out: &mut dyn Write) -> io:
         "_Catalog {}; schema version {}._",
         rec.catalog_version, rec.schema_version
     )
+}
+
+/// `atrest explain <rule id>`.
+pub fn explain_rule(rule: &Rule, out: &mut dyn Write) -> io::Result<()> {
+    let f = &rule.file;
+    writeln!(out, "rule {} ({})", f.id, f.effect.as_str())?;
+    if let Some(p) = f.points {
+        writeln!(out, "points: {p:+}")?;
+    }
+    if let (Some(o), Some(l)) = (&f.overlay, f.level) {
+        writeln!(out, "overlay: {o} ({l:?})")?;
+    }
+    writeln!(out, "when all of:")?;
+    for c in &f.when {
+        writeln!(out, "  {c}")?;
+    }
+    writeln!(out, "reason: {}", f.reason)?;
+    if let Some(c) = &f.changed_since_2020 {
+        writeln!(out, "2020 guidance: {c}")?;
+    }
+    if !f.facts.is_empty() {
+        writeln!(out, "facts: {}", f.facts.join(", "))?;
+    }
+    Ok(())
+}
+
+/// `atrest explain <fact id>`.
+pub fn explain_fact(fact: &Fact, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "fact {}", fact.id)?;
+    writeln!(out, "{}", fact.statement)?;
+    writeln!(out, "source: {}", fact.source)?;
+    let basis = match fact.date_basis {
+        DateBasis::Published => "published",
+        DateBasis::NotBefore => "not before",
+    };
+    writeln!(
+        out,
+        "date: {} ({basis}); confidence: {}; topic: {}",
+        fact.date,
+        fact.confidence.as_str(),
+        fact.topic
+    )?;
+    if let Some(c) = &fact.changed_since_2020 {
+        writeln!(out, "2020 guidance: {}\nnow: {}", c.was, c.now)?;
+    }
+    Ok(())
+}
+
+/// `atrest explain <engine id>`: the engine's snapshot entry as TOML.
+pub fn explain_engine(
+    catalog: &Catalog,
+    engine: &EngineDef,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let text = toml::to_string_pretty(engine).map_err(io::Error::other)?;
+    writeln!(
+        out,
+        "engine {} ({}), {}\n\n{text}",
+        engine.id, engine.name, catalog.engines.snapshot.note
+    )
+}
+
+/// `atrest options --format json`.
+pub fn options_json(catalog: &Catalog, out: &mut dyn Write) -> io::Result<()> {
+    let options: Vec<_> = catalog.options.iter().map(|o| &o.file).collect();
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &serde_json::json!({ "schema_version": 1, "options": options }),
+    )?;
+    writeln!(out)
 }

@@ -24,10 +24,83 @@ pub struct Requirements {
     pub notes: Vec<InputNote>,
 }
 
-/// A requirements problem, already phrased for the user (`file:line: message; hint`).
+/// A requirements problem. `at` is where: `file:line`, or the command-line flag that gave the value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct RequirementsError(pub String);
+#[non_exhaustive]
+pub enum RequirementsError {
+    #[error("{at}: not valid TOML: {detail}")]
+    NotToml { at: String, detail: String },
+    #[error("{at}: `{section}` must be a section such as `[database]`")]
+    NotASection {
+        at: String,
+        section: String,
+        help: String,
+    },
+    #[error("{at}: unknown section `[{section}]`")]
+    UnknownSection {
+        at: String,
+        section: String,
+        help: String,
+    },
+    #[error("{at}: unknown key `{key}` in `[{section}]`")]
+    UnknownKey {
+        at: String,
+        section: String,
+        key: String,
+        help: String,
+    },
+    #[error("{at}: unknown requirement `{key}`")]
+    UnknownRequirement {
+        at: String,
+        key: String,
+        help: String,
+    },
+    #[error("{at}: `{key}` must be {ty}")]
+    WrongType { at: String, key: String, ty: String },
+    #[error("{at}: `{raw}` is not true or false")]
+    NotBool { at: String, raw: String },
+    #[error("{at}: `{key}`: {message}")]
+    BadValue {
+        at: String,
+        key: String,
+        message: String,
+        help: Option<String>,
+    },
+}
+
+impl crate::error::Help for RequirementsError {
+    fn help(&self) -> Option<String> {
+        match self {
+            RequirementsError::NotToml { .. } => {
+                Some("see docs/requirements.md for the format".to_string())
+            }
+            RequirementsError::NotASection { help, .. }
+            | RequirementsError::UnknownSection { help, .. }
+            | RequirementsError::UnknownKey { help, .. }
+            | RequirementsError::UnknownRequirement { help, .. } => Some(help.clone()),
+            RequirementsError::WrongType { .. } => {
+                Some("see docs/requirements.md for each key's type".to_string())
+            }
+            RequirementsError::NotBool { .. } => Some("use `true` or `false`".to_string()),
+            RequirementsError::BadValue { help, .. } => help.clone(),
+        }
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
+impl crate::catalog::TypeError {
+    fn at(self, at: &str, key: &str) -> RequirementsError {
+        RequirementsError::BadValue {
+            at: at.to_string(),
+            key: key.to_string(),
+            message: self.message,
+            help: self.help,
+        }
+    }
+}
 
 impl Requirements {
     /// Every criterion at its documented default.
@@ -97,10 +170,10 @@ impl Requirements {
                 .span()
                 .map(|s| format!("{file}:{}", line(s.start)))
                 .unwrap_or_else(|| file.to_string());
-            RequirementsError(format!(
-                "{at}: not valid TOML: {}",
-                e.message().trim_end_matches('.')
-            ))
+            RequirementsError::NotToml {
+                at,
+                detail: e.message().trim_end_matches('.').to_string(),
+            }
         })?;
         let sections: Vec<String> = section_names(catalog);
         for (key, value) in doc.get_ref().iter() {
@@ -123,15 +196,18 @@ impl Requirements {
                 } else {
                     suggest::hint(section, sections.iter().map(String::as_str))
                 };
-                return Err(RequirementsError(format!(
-                    "{at}: `{section}` must be a section such as `[database]`; {hint}"
-                )));
+                return Err(RequirementsError::NotASection {
+                    at,
+                    section: section.to_string(),
+                    help: hint,
+                });
             };
             if !sections.iter().any(|s| s == section) {
-                return Err(RequirementsError(format!(
-                    "{at}: unknown section `[{section}]`; {}",
-                    suggest::hint(section, sections.iter().map(String::as_str))
-                )));
+                return Err(RequirementsError::UnknownSection {
+                    at,
+                    section: section.to_string(),
+                    help: suggest::hint(section, sections.iter().map(String::as_str)),
+                });
             }
             for (name, item) in table.iter() {
                 let name = name.get_ref().as_ref();
@@ -144,17 +220,22 @@ impl Requirements {
                         .iter()
                         .filter_map(|c| c.key.strip_prefix(&format!("{section}.")))
                         .collect();
-                    return Err(RequirementsError(format!(
-                        "{at}: unknown key `{name}` in `[{section}]`; {}",
-                        suggest::hint(name, known.iter().copied())
-                    )));
+                    return Err(RequirementsError::UnknownKey {
+                        at,
+                        section: section.to_string(),
+                        key: name.to_string(),
+                        help: suggest::hint(name, known.iter().copied()),
+                    });
                 };
-                let raw = to_toml_value(item.get_ref()).ok_or_else(|| {
-                    RequirementsError(format!("{at}: `{full}` must be {}", criterion.ty))
-                })?;
+                let raw =
+                    to_toml_value(item.get_ref()).ok_or_else(|| RequirementsError::WrongType {
+                        at: at.clone(),
+                        key: full.clone(),
+                        ty: criterion.ty.to_string(),
+                    })?;
                 let value = self
                     .typed(catalog, &full, &criterion.ty, raw)
-                    .map_err(|e| RequirementsError(format!("{at}: {e}")))?;
+                    .map_err(|e| e.at(&at, &full))?;
                 self.values.insert(full, value);
             }
         }
@@ -176,19 +257,21 @@ impl Requirements {
                 .iter()
                 .map(|c| c.key.as_str())
                 .collect();
-            return Err(RequirementsError(format!(
-                "{flag}: unknown requirement `{key}`; {}",
-                suggest::hint(key, keys.iter().copied())
-            )));
+            return Err(RequirementsError::UnknownRequirement {
+                at: flag.to_string(),
+                key: key.to_string(),
+                help: suggest::hint(key, keys.iter().copied()),
+            });
         };
         let value = match &criterion.ty {
             Type::Bool => match raw {
                 "true" | "yes" => toml::Value::Boolean(true),
                 "false" | "no" => toml::Value::Boolean(false),
                 _ => {
-                    return Err(RequirementsError(format!(
-                        "{flag}: `{raw}` is not true or false"
-                    )));
+                    return Err(RequirementsError::NotBool {
+                        at: flag.to_string(),
+                        raw: raw.to_string(),
+                    });
                 }
             },
             Type::List(_) => toml::Value::Array(
@@ -203,7 +286,7 @@ impl Requirements {
         let ty = criterion.ty.clone();
         let value = self
             .typed(catalog, key, &ty, value)
-            .map_err(|e| RequirementsError(format!("{flag}: {e}")))?;
+            .map_err(|e| e.at(flag, key))?;
         self.values.insert(key.to_string(), value);
         Ok(())
     }
@@ -215,13 +298,12 @@ impl Requirements {
         key: &str,
         ty: &Type,
         raw: toml::Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, crate::catalog::TypeError> {
         let raw = match raw {
             toml::Value::String(s) => toml::Value::String(self.unalias(catalog, key, &s)),
             other => other,
         };
         crate::catalog::typed_value(&raw, ty, &catalog.criteria.domains)
-            .map_err(|e| format!("`{key}`: {e}"))
     }
 
     fn unalias(&mut self, catalog: &Catalog, key: &str, value: &str) -> String {

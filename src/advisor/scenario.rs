@@ -61,7 +61,10 @@ impl Scenario {
             &text.path,
             &["name", "description", "expect"],
         )
-        .map_err(|e| e.0)?;
+        .map_err(|e| match crate::error::Help::help(&e) {
+            Some(help) => format!("{e}; {help}"),
+            None => e.to_string(),
+        })?;
         Ok(Scenario {
             path: text.path.clone(),
             name: header.name,

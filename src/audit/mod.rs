@@ -1,17 +1,20 @@
 //! The audit pillar: collectors read RDS, EC2/EBS and KMS into a plain [`inventory::Inventory`]; pure checks turn it
 //! into findings; [`classify`] places every database on one of the seven encryption options; [`run`] assembles the
-//! report that `crate::report` renders.
+//! [`report::Report`]; [`controls`] judges the catalog's compliance controls over it; [`provenance`] says where it
+//! came from. `crate::report` renders these; `crate::evidence` signs them.
 //!
 //! Only [`collect`] needs the AWS SDK (feature `aws`); everything else audits a saved inventory offline.
 
-pub mod catalog;
 pub mod checks;
 pub mod classify;
 pub mod clock;
 #[cfg(feature = "aws")]
 pub mod collect;
+pub mod controls;
 pub mod inventory;
 pub mod policy;
+pub mod provenance;
+pub mod report;
 pub mod run;
 pub mod select;
 pub mod store;

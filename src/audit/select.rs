@@ -20,23 +20,37 @@ pub struct DbTag {
 pub const DEFAULT_DB_TAG: &str = "atrest:database=*";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SelectError {
-    #[error(
-        "`--regions` is empty; use `all` or a comma-separated list such as `eu-west-1,us-east-1`"
-    )]
+    #[error("the region list is empty")]
     NoRegions,
-    #[error(
-        "`{0}` is not a region name; use `all` or a comma-separated list such as `eu-west-1,us-east-1`"
-    )]
+    #[error("`{0}` is not a region name")]
     BadRegion(String),
-    #[error(
-        "`all` cannot be combined with other regions in `--regions`; use `all` alone or list the regions"
-    )]
+    #[error("`all` cannot be combined with other regions")]
     AllWithOthers,
-    #[error(
-        "`{0}` is not a tag filter; use `KEY=VALUE`, or `KEY=*` for any value (e.g. `atrest:database=*`)"
-    )]
+    #[error("`{0}` is not a tag filter")]
     BadDbTag(String),
+}
+
+impl crate::error::Help for SelectError {
+    fn help(&self) -> Option<String> {
+        Some(
+            match self {
+                SelectError::NoRegions | SelectError::BadRegion(_) => {
+                    "use `all` or a comma-separated list such as `eu-west-1,us-east-1`"
+                }
+                SelectError::AllWithOthers => "use `all` alone or list the regions",
+                SelectError::BadDbTag(_) => {
+                    "use `KEY=VALUE`, or `KEY=*` for any value (e.g. `atrest:database=*`)"
+                }
+            }
+            .to_string(),
+        )
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
 }
 
 impl RegionSelection {

@@ -5,29 +5,44 @@ use std::path::Path;
 use super::inventory::{INVENTORY_SCHEMA_VERSION, Inventory};
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
-    #[error(
-        "cannot read inventory `{path}`: {source}; check the path, or save one with `atrest audit --inventory-out FILE`"
-    )]
+    #[error("cannot read inventory `{path}`: {source}")]
     Unreadable {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "`{path}` is not an atrest inventory: {detail}; save one with `atrest audit --inventory-out FILE`"
-    )]
+    #[error("`{path}` is not an atrest inventory: {detail}")]
     Malformed { path: String, detail: String },
     #[error(
-        "inventory `{path}` has schema version {found}, but this atrest reads version {INVENTORY_SCHEMA_VERSION}; collect it again with this version"
+        "inventory `{path}` has schema version {found}, but this atrest reads version {INVENTORY_SCHEMA_VERSION}"
     )]
     Version { path: String, found: u64 },
-    #[error(
-        "cannot write inventory `{path}`: {source}; check that the directory exists and is writable"
-    )]
+    #[error("cannot write inventory `{path}`: {source}")]
     Unwritable {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl crate::error::Help for StoreError {
+    fn help(&self) -> Option<String> {
+        Some(
+            match self {
+                StoreError::Unreadable { .. } => {
+                    "check the path, or save one with `atrest audit --inventory-out FILE`"
+                }
+                StoreError::Malformed { .. } => "save one with `atrest audit --inventory-out FILE`",
+                StoreError::Version { .. } => "collect it again with this version",
+                StoreError::Unwritable { .. } => "check that the directory exists and is writable",
+            }
+            .to_string(),
+        )
+    }
+
+    fn is_usage(&self) -> bool {
+        !matches!(self, StoreError::Unwritable { .. })
+    }
 }
 
 pub fn load(path: &Path) -> Result<Inventory, StoreError> {

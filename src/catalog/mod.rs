@@ -1,20 +1,73 @@
-//! The decision catalog: every option, overlay, rule, fact and criterion in `decision/`, embedded in the binary,
-//! parsed and cross-checked once. The advisor engine reads only this; it holds no knowledge of its own.
+//! The decision catalog: everything in `decision/` (options, overlays, rules, facts, criteria, engines, check
+//! metadata, compliance frameworks, scenarios), embedded in the binary, parsed and cross-checked once. The advisor
+//! engine, the audit and the report writers read only this; they hold no knowledge of their own.
+//!
+//! Layout: [`load`](self) dispatches files by path; `criteria.rs` types the requirement dimensions; `typecheck.rs`
+//! checks rule conditions and templates; `validate.rs` checks facts, option attributes and engines; [`checks`] and
+//! [`frameworks`] hold the audit's metadata; `problems.rs` collects every problem with its file.
 
+pub mod checks;
+mod criteria;
 pub mod expr;
+pub mod frameworks;
 mod load;
+mod problems;
 pub mod schema;
+mod typecheck;
+mod validate;
 mod vars;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-pub use load::CatalogError;
-pub(crate) use load::typed_value;
+pub use criteria::TypeError;
+pub(crate) use criteria::typed_value;
+pub use problems::Problem;
 pub use vars::{DERIVED_VARS, ENGINE_VARS};
 
+use checks::CheckMeta;
 use expr::{Condition, Type, Value};
+use frameworks::Framework;
 use schema::{AliasDef, EngineDef, EnginesFile, Fact, OptionFile, RuleFile};
+
+/// The decision files are inconsistent: every problem, each naming its file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    #[error("the decision catalog has {} problem(s): {}", .0.len(), join(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn join(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+impl crate::error::Help for &CatalogError {
+    fn help(&self) -> Option<String> {
+        (**self).help()
+    }
+}
+
+impl CatalogError {
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            CatalogError::Invalid(p) => p,
+        }
+    }
+}
+
+impl crate::error::Help for CatalogError {
+    fn help(&self) -> Option<String> {
+        Some(
+            "the embedded decision data is inconsistent: fix the files named, then rebuild"
+                .to_string(),
+        )
+    }
+}
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/decision_files.rs"));
@@ -112,6 +165,10 @@ pub struct Catalog {
     /// The requirements `advise` uses when given none.
     pub example_requirements: String,
     pub scenarios: Vec<ScenarioText>,
+    /// Audit check metadata (`checks/<id>.toml`), by id.
+    pub checks: Vec<CheckMeta>,
+    /// Compliance frameworks (`frameworks/<id>.toml`), by id, validated against the checks and facts.
+    pub frameworks: Vec<Framework>,
     /// A short digest of every embedded file, so reports can say which catalog produced them.
     pub version: String,
 }
@@ -154,6 +211,15 @@ impl Catalog {
 
     pub fn fact(&self, id: &str) -> Option<&Fact> {
         self.facts.get(id)
+    }
+
+    pub fn check(&self, id: &str) -> Option<&CheckMeta> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    /// The title of option `number` (1-7), the words `advise`, `plan` and `audit` share.
+    pub fn option_title(&self, number: u8) -> Option<&str> {
+        self.option_by_number(number).map(|o| o.file.title.as_str())
     }
 
     pub fn engine(&self, id: &str) -> Option<&EngineDef> {

@@ -58,6 +58,18 @@ impl CliError {
         self
     }
 
+    /// The same error, blamed on the input (exit 2): e.g. a check made before any work starts.
+    pub fn as_usage(mut self) -> Self {
+        self.kind = ErrorKind::Usage;
+        self
+    }
+
+    /// The same error, as a failure while running (exit 1): e.g. embedded data that does not load.
+    pub fn as_failure(mut self) -> Self {
+        self.kind = ErrorKind::Failure;
+        self
+    }
+
     pub fn code(&self) -> u8 {
         match self.kind {
             ErrorKind::Usage => 2,

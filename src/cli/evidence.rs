@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{AwsArgs, CliError, CliResult, Outcome};
-use crate::audit::run::{self, Source};
-use crate::audit::select::{DEFAULT_DB_TAG, DbTag, RegionSelection};
-use crate::audit::store;
-use crate::evidence::matrix::ControlStatus;
-use crate::evidence::{attach, bundle, diff, framework, signing, verify};
+use super::inventory::InventorySource;
+use super::{CliError, CliResult, Outcome};
+use crate::audit::controls::ControlStatus;
+use crate::audit::{clock, run};
+use crate::catalog::Catalog;
+use crate::evidence::{attach, bundle, diff, signing, verify};
+use crate::report;
 
 #[derive(Debug, Args)]
 pub struct EvidenceArgs {
@@ -45,21 +46,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
-    pub aws: AwsArgs,
-    /// Regions to read: `all` (every region enabled for the account) or a comma-separated list
-    /// [default: the configured region]
-    #[arg(long, value_name = "all|LIST")]
-    pub regions: Option<String>,
-    /// EC2 instances with this tag are self-managed database hosts; `KEY=*` matches any value
-    #[arg(long, value_name = "KEY=VALUE", default_value = DEFAULT_DB_TAG)]
-    pub db_tag: String,
-    /// Build from a saved inventory instead of reading AWS (no network, no credentials)
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with_all = ["regions", "db_tag", "profile", "region", "endpoint_url"]
-    )]
-    pub inventory_in: Option<PathBuf>,
+    pub source: InventorySource,
     /// Sign the manifest with this Ed25519 private key (from `atrest evidence keygen`)
     #[arg(long, value_name = "KEYFILE")]
     pub signing_key: Option<PathBuf>,
@@ -150,50 +137,34 @@ fn keygen(args: KeygenArgs, out: &mut dyn Write) -> CliResult {
 
 fn build(args: BuildArgs, out: &mut dyn Write) -> CliResult {
     // Everything the user passed is checked before the account is read.
-    bundle::check_out_dir(&args.out).map_err(usage)?;
+    let plan = args.source.plan()?;
+    bundle::check_out_dir(&args.out)
+        .map_err(|e| CliError::from(e).or_help("choose another `--out`"))?;
     let key = match &args.signing_key {
         Some(path) => Some(signing::SigningKey::load(path).map_err(usage)?),
         None => None,
     };
     let attachments = attach::prepare_all(&args.attach).map_err(usage)?;
-    let (inventory, source) = match &args.inventory_in {
-        Some(path) => (store::load(path).map_err(usage)?, Source::SavedInventory),
-        None => {
-            let regions = match &args.regions {
-                Some(text) => RegionSelection::parse(text).map_err(usage)?,
-                None => RegionSelection::Configured,
-            };
-            let db_tag = DbTag::parse(&args.db_tag).map_err(usage)?;
-            (
-                super::audit::live(
-                    &args.aws,
-                    regions,
-                    db_tag,
-                    "build the bundle from a saved inventory with `--inventory-in FILE`",
-                )?,
-                Source::Aws,
-            )
-        }
-    };
-    let report = run::audit(&inventory, source).map_err(|e| CliError::failure(e.to_string()))?;
-    let manifest = bundle::build(
+    let catalog = Catalog::embedded()?;
+    let (inventory, source) = args.source.load(
+        plan,
+        "build the bundle from a saved inventory with `--inventory-in FILE`",
+    )?;
+    let report = run::audit(&inventory, catalog, source)?;
+    let written = bundle::build(
         &args.out,
         bundle::Input {
             inventory: &inventory,
             report: &report,
+            catalog,
             attachments: &attachments,
             signing_key: key.as_ref(),
+            built: clock::now_rfc3339(),
         },
-    )
-    .map_err(|e| match e {
-        bundle::BundleError::NotEmpty { .. } | bundle::BundleError::NotADirectory { .. } => {
-            usage(e)
-        }
-        e => CliError::failure(e.to_string()),
-    })?;
-    let frameworks = framework::embedded().map_err(|e| CliError::failure(e.to_string()))?;
-    let matrix = crate::evidence::matrix::build(&report, &frameworks, &[]);
-    let failing: Vec<String> = matrix
+    )?;
+    let manifest = &written.manifest;
+    let failing: Vec<String> = written
+        .controls
         .frameworks
         .iter()
         .flat_map(|fw| {
@@ -278,55 +249,10 @@ fn diff_bundles(args: DiffArgs, out: &mut dyn Write) -> CliResult {
 }
 
 fn frameworks(args: FrameworksArgs, out: &mut dyn Write) -> CliResult {
-    let list = framework::embedded().map_err(|e| CliError::failure(e.to_string()))?;
+    let catalog = crate::catalog::Catalog::embedded()?;
     match args.format {
-        VerifyFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &serde_json::json!({ "schema_version": 1, "frameworks": list }),
-            )
-            .map_err(|e| CliError::failure(e.to_string()))?;
-            writeln!(out)?;
-        }
-        VerifyFormat::Table => {
-            let rows: Vec<Vec<String>> = list
-                .iter()
-                .flat_map(|fw| {
-                    fw.controls.iter().map(move |c| {
-                        vec![
-                            fw.label(),
-                            c.id.clone(),
-                            c.title.clone(),
-                            if c.is_manual() {
-                                "manual".to_string()
-                            } else {
-                                c.checks.join("\n")
-                            },
-                        ]
-                    })
-                })
-                .collect();
-            writeln!(
-                out,
-                "{}",
-                crate::table::text(
-                    &["framework", "control", "title", "checks"],
-                    &rows,
-                    &[(2, 50)]
-                )
-            )?;
-            let controls: usize = list.iter().map(|f| f.controls.len()).sum();
-            let manual: usize = list
-                .iter()
-                .flat_map(|f| &f.controls)
-                .filter(|c| c.is_manual())
-                .count();
-            writeln!(
-                out,
-                "{} framework(s), {controls} control(s), {manual} of them manual",
-                list.len()
-            )?;
-        }
+        VerifyFormat::Json => report::frameworks::json(&catalog.frameworks, out)?,
+        VerifyFormat::Table => report::frameworks::table(&catalog.frameworks, out)?,
     }
     Ok(Outcome::Success)
 }

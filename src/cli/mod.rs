@@ -10,7 +10,9 @@ mod aws_args;
 mod cell;
 mod error;
 mod evidence;
+mod inventory;
 mod plan;
+mod requirements;
 
 pub use aws_args::AwsArgs;
 pub use error::{CliError, ErrorKind};
@@ -63,6 +65,34 @@ impl Outcome {
 }
 
 pub type CliResult = Result<Outcome, CliError>;
+
+/// `--format` of `audit`: the library's [`crate::report::Format`], as clap sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Summary and details as tables, for a terminal
+    Table,
+    /// The whole report as JSON (`schema_version` 1)
+    Json,
+    /// Markdown tables, for tickets and pull requests
+    Markdown,
+    /// One self-contained HTML page: charts, control tables per framework, databases, resources
+    Html,
+    /// OCSF 1.6.0 Detection Findings (class 2004), one per finding, as a JSON array
+    Ocsf,
+}
+
+impl From<ReportFormat> for crate::report::Format {
+    fn from(f: ReportFormat) -> Self {
+        use crate::report::Format;
+        match f {
+            ReportFormat::Table => Format::Table,
+            ReportFormat::Json => Format::Json,
+            ReportFormat::Markdown => Format::Markdown,
+            ReportFormat::Html => Format::Html,
+            ReportFormat::Ocsf => Format::Ocsf,
+        }
+    }
+}
 
 /// Runs one parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {

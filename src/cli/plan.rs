@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::advise::{DecisionFormat, RequirementFlags, catalog, requirements, today};
+use super::advise::{DecisionFormat, catalog, today};
+use super::requirements::{RequirementFlags, requirements};
 use super::{CliError, CliResult, Outcome};
 use crate::advisor::plan::{self, inventory, render, runbook::Principals};
 
@@ -42,9 +43,10 @@ fn account_id(s: &str, flag: &str) -> Result<(), CliError> {
     if s.len() == 12 && s.chars().all(|c| c.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(CliError::usage(format!(
-            "{flag} `{s}` is not a 12-digit AWS account id"
-        )))
+        Err(
+            CliError::usage(format!("`{flag} {s}` is not a 12-digit AWS account id"))
+                .with_help("pass the account id as 12 digits, e.g. `123456789012`"),
+        )
     }
 }
 
@@ -56,20 +58,19 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
     }
     let path = args.inventory.display().to_string();
     let text = std::fs::read_to_string(&args.inventory).map_err(|e| {
-        CliError::usage(format!(
-            "cannot read inventory `{path}`: {e}; check the path"
-        ))
+        CliError::usage(format!("cannot read inventory `{path}`: {e}")).with_help("check the path")
     })?;
     let rows = if path.ends_with(".toml") {
         inventory::from_toml(&text, &path)
     } else if path.ends_with(".csv") {
         inventory::from_csv(&text, &path)
     } else {
-        return Err(CliError::usage(format!(
-            "inventory `{path}` must end in .csv or .toml"
-        )));
-    }
-    .map_err(|e| CliError::usage(e.0))?;
+        return Err(
+            CliError::usage(format!("inventory `{path}` must end in .csv or .toml")).with_help(
+                "name the file `.csv` (a header row) or `.toml` (`[[database]]` tables)",
+            ),
+        );
+    }?;
     let base = match (&args.requirements, args.flags.is_empty()) {
         (None, true) => crate::advisor::Requirements::defaults(catalog),
         (file, _) => requirements(catalog, file.as_ref(), &args.flags)?,
@@ -85,11 +86,11 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
         principals.app = a;
     }
     principals.share_with = args.share_with;
-    let plan = plan::plan(catalog, &base, &rows, &principals).map_err(|e| CliError::usage(e.0))?;
+    let plan = plan::plan(catalog, &base, &rows, &principals)?;
     match args.format {
         DecisionFormat::Table => render::text(&plan, out)?,
         DecisionFormat::Markdown => render::markdown(&plan, out)?,
-        DecisionFormat::Adr => crate::evidence::adr::plan(&plan, catalog, &today(), out)?,
+        DecisionFormat::Adr => crate::report::adr::plan(&plan, catalog, &today(), out)?,
         DecisionFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &plan)
                 .map_err(|e| CliError::failure(e.to_string()))?;

@@ -6,10 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::framework::AttachmentKind;
-
-/// The marker `atrest advise|plan --format adr` writes on a decision record's first lines.
-pub const DECISION_RECORD_MARKER: &str = "<!-- atrest:decision-record v1 -->";
+use crate::catalog::frameworks::AttachmentKind;
+pub use crate::report::adr::DECISION_RECORD_MARKER;
 /// Larger attachments are refused: a bundle is evidence, not a backup.
 pub const MAX_ATTACHMENT: u64 = 16 * 1024 * 1024;
 

@@ -6,14 +6,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::attach::Prepared;
-use super::framework::{self, FrameworkError};
-use super::manifest::{
-    Attachment, BundleInfo, FileEntry, MANIFEST_FILE, Manifest, SIGNATURE_FILE, sha256_hex,
-};
-use super::matrix::{self, AttachmentRef};
+use super::manifest::{Attachment, FileEntry, MANIFEST_FILE, Manifest, SIGNATURE_FILE};
 use super::signing::SigningKey;
+use crate::audit::controls::{self, AttachmentRef};
 use crate::audit::inventory::Inventory;
-use crate::report::{self, Format, Report};
+use crate::audit::provenance::Provenance;
+use crate::audit::report::Report;
+use crate::catalog::Catalog;
+use crate::digest::sha256_hex;
+use crate::report::{self, AuditView, Format};
 
 pub const INVENTORY_FILE: &str = "inventory.json";
 pub const FINDINGS_FILE: &str = "findings.json";
@@ -24,16 +25,13 @@ pub const OCSF_FILE: &str = "findings.ocsf.json";
 pub const ATTACHMENTS_DIR: &str = "attachments";
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BundleError {
-    #[error(
-        "output directory `{path}` is not empty; evidence build writes only into a new or empty directory, so choose another --out"
-    )]
+    #[error("output directory `{path}` is not empty")]
     NotEmpty { path: String },
-    #[error("--out `{path}` exists and is not a directory; choose another --out")]
+    #[error("output path `{path}` exists and is not a directory")]
     NotADirectory { path: String },
-    #[error(
-        "cannot use output directory `{path}`: {source}; check that its parent exists and is writable"
-    )]
+    #[error("cannot use output directory `{path}`: {source}")]
     Directory {
         path: String,
         source: std::io::Error,
@@ -43,10 +41,39 @@ pub enum BundleError {
         path: String,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Frameworks(#[from] FrameworkError),
-    #[error("{0}")]
-    Internal(String),
+    #[error("cannot serialise `{file}`: {source}")]
+    Serialise {
+        file: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+impl crate::error::Help for BundleError {
+    fn help(&self) -> Option<String> {
+        Some(
+            match self {
+                BundleError::NotEmpty { .. } => {
+                    "a bundle is written only into a new or empty directory: choose another"
+                }
+                BundleError::NotADirectory { .. } => "choose a new or empty directory",
+                BundleError::Directory { .. } => "check that its parent exists and is writable",
+                BundleError::Write { .. } => {
+                    "check the free space and permissions of the directory"
+                }
+                BundleError::Serialise { .. } => "run again, and report it if it persists",
+            }
+            .to_string(),
+        )
+    }
+
+    fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            BundleError::NotEmpty { .. }
+                | BundleError::NotADirectory { .. }
+                | BundleError::Directory { .. }
+        )
+    }
 }
 
 /// Checks, before anything is read, that `--out` is a new or empty directory whose parent exists.
@@ -92,18 +119,26 @@ pub fn check_out_dir(path: &Path) -> Result<(), BundleError> {
 pub struct Input<'a> {
     pub inventory: &'a Inventory,
     pub report: &'a Report,
+    pub catalog: &'a Catalog,
     pub attachments: &'a [Prepared],
     pub signing_key: Option<&'a SigningKey>,
+    /// When the bundle is written (RFC 3339, UTC).
+    pub built: String,
 }
 
-/// Writes the bundle and returns its manifest.
-pub fn build(out: &Path, input: Input<'_>) -> Result<Manifest, BundleError> {
+/// What a written bundle says: its manifest and its control matrix.
+pub struct Written {
+    pub manifest: Manifest,
+    pub controls: controls::Matrix,
+}
+
+/// Writes the bundle.
+pub fn build(out: &Path, input: Input<'_>) -> Result<Written, BundleError> {
     check_out_dir(out)?;
     std::fs::create_dir_all(out).map_err(|source| BundleError::Directory {
         path: out.display().to_string(),
         source,
     })?;
-    let frameworks = framework::embedded()?;
     let attachments: Vec<Attachment> = input
         .attachments
         .iter()
@@ -122,15 +157,22 @@ pub fn build(out: &Path, input: Input<'_>) -> Result<Manifest, BundleError> {
             kind: a.kind,
         })
         .collect();
-    let matrix = matrix::build(input.report, &frameworks, &refs);
-    let info = BundleInfo::for_report(
+    let matrix = controls::build(input.report, &input.catalog.frameworks, &refs);
+    let provenance = Provenance::new(
         input.report,
+        input.catalog,
         input.inventory.caller_arn.clone(),
         Some(input.inventory.partition.clone()),
-        &frameworks,
-        attachments,
-    )
-    .map_err(BundleError::Internal)?;
+        input.built.clone(),
+    );
+    let view = AuditView {
+        report: input.report,
+        controls: &matrix,
+        provenance: &provenance,
+        attachments: &attachments,
+        catalog: input.catalog,
+        in_bundle: true,
+    };
 
     let mut writer = Writer {
         dir: out.to_path_buf(),
@@ -140,23 +182,13 @@ pub fn build(out: &Path, input: Input<'_>) -> Result<Manifest, BundleError> {
     writer.json(FINDINGS_FILE, input.report)?;
     writer.json(CONTROLS_FILE, &matrix)?;
     let mut md = Vec::new();
-    super::markdown::render(input.report, &matrix, &info, &mut md)
-        .map_err(|e| writer.err(MARKDOWN_FILE, e))?;
+    report::evidence_md::render(&view, &mut md).map_err(|e| writer.err(MARKDOWN_FILE, e))?;
     writer.file(MARKDOWN_FILE, &md)?;
     let mut html = Vec::new();
-    report::html::render_page(
-        &report::html::Page {
-            report: input.report,
-            matrix: &matrix,
-            info: &info,
-            in_bundle: true,
-        },
-        &mut html,
-    )
-    .map_err(|e| writer.err(HTML_FILE, e))?;
+    report::render(&view, Format::Html, &mut html).map_err(|e| writer.err(HTML_FILE, e))?;
     writer.file(HTML_FILE, &html)?;
     let mut ocsf = Vec::new();
-    report::render(input.report, Format::Ocsf, &mut ocsf).map_err(|e| writer.err(OCSF_FILE, e))?;
+    report::render(&view, Format::Ocsf, &mut ocsf).map_err(|e| writer.err(OCSF_FILE, e))?;
     writer.file(OCSF_FILE, &ocsf)?;
     if !input.attachments.is_empty() {
         let dir = out.join(ATTACHMENTS_DIR);
@@ -167,19 +199,28 @@ pub fn build(out: &Path, input: Input<'_>) -> Result<Manifest, BundleError> {
     }
     let mut files = writer.files.clone();
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let manifest = Manifest { info, files };
+    let manifest = Manifest::new(provenance, attachments, files);
     let bytes = manifest
         .to_bytes()
-        .map_err(|e| BundleError::Internal(e.to_string()))?;
+        .map_err(|source| BundleError::Serialise {
+            file: MANIFEST_FILE,
+            source,
+        })?;
     writer.raw(MANIFEST_FILE, &bytes)?;
     if let Some(key) = input.signing_key {
         let sig = key.sign(&bytes);
         let mut sig_bytes =
-            serde_json::to_vec_pretty(&sig).map_err(|e| BundleError::Internal(e.to_string()))?;
+            serde_json::to_vec_pretty(&sig).map_err(|source| BundleError::Serialise {
+                file: SIGNATURE_FILE,
+                source,
+            })?;
         sig_bytes.push(b'\n');
         writer.raw(SIGNATURE_FILE, &sig_bytes)?;
     }
-    Ok(manifest)
+    Ok(Written {
+        manifest,
+        controls: matrix,
+    })
 }
 
 struct Writer {
@@ -216,9 +257,13 @@ impl Writer {
         Ok(())
     }
 
-    fn json<T: serde::Serialize>(&mut self, name: &str, value: &T) -> Result<(), BundleError> {
-        let mut bytes =
-            serde_json::to_vec_pretty(value).map_err(|e| BundleError::Internal(e.to_string()))?;
+    fn json<T: serde::Serialize>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), BundleError> {
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|source| BundleError::Serialise { file: name, source })?;
         bytes.push(b'\n');
         self.file(name, &bytes)
     }

@@ -8,10 +8,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::bundle::{CONTROLS_FILE, FINDINGS_FILE, INVENTORY_FILE};
-use super::matrix::{ControlStatus, Matrix};
+use crate::audit::controls::{ControlStatus, Matrix};
 use crate::audit::inventory::Inventory;
+use crate::audit::report::Report;
 use crate::model::{Finding, Severity, Status};
-use crate::report::Report;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {

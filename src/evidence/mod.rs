@@ -1,16 +1,13 @@
-//! The evidence pillar: compliance frameworks as data ([`framework`]), the control matrix over an audit report
-//! ([`matrix`]), signed evidence bundles ([`bundle`], [`manifest`], [`signing`], [`attach`]), their verification
-//! ([`verify`]) and comparison ([`diff`]), and decision records from the advisor ([`adr`]).
+//! The evidence pillar, the last stage of `catalog -> audit -> report -> evidence`: signed evidence bundles
+//! ([`bundle`], [`manifest`], [`signing`], [`attach`]), their verification ([`verify`]) and comparison ([`diff`]).
+//! The control matrix and the provenance are the audit's (`crate::audit::{controls, provenance}`); the pages a
+//! bundle holds are written by `crate::report`. Only the CLI imports this module.
 //!
 //! Nothing here calls AWS: a bundle is built from an inventory the audit read (live or saved).
 
-pub mod adr;
 pub mod attach;
 pub mod bundle;
 pub mod diff;
-pub mod framework;
 pub mod manifest;
-pub mod markdown;
-pub mod matrix;
 pub mod signing;
 pub mod verify;

@@ -183,8 +183,10 @@ pub fn verify(dir: &Path, key: Option<&PublicKey>) -> Result<Verification, Verif
     let manifest_bytes = std::fs::read(dir.join(MANIFEST_FILE)).map_err(unreadable)?;
     let manifest = match Manifest::from_bytes(&manifest_bytes) {
         Ok(m) => m,
-        Err(detail) => {
-            v.problems.push(Problem::ManifestInvalid { detail });
+        Err(e) => {
+            v.problems.push(Problem::ManifestInvalid {
+                detail: e.to_string(),
+            });
             return Ok(v);
         }
     };

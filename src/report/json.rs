@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::Report;
+use crate::audit::report::Report;
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::from)?;

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use super::{Report, evidence_line, option_cell};
+use super::{evidence_line, option_cell};
+use crate::audit::report::Report;
 use crate::model::Status;
 
 /// Escapes text for a Markdown table cell.

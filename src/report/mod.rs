@@ -1,99 +1,61 @@
-//! The audit report and its writers. One model ([`Report`]) feeds every format; a new format (HTML, OCSF) is one
-//! more module and one more [`Format`] variant.
+//! The writers. Each renders what it is given and nothing else: no catalog lookup, no framework loading, no clock.
+//! An audit renders from an [`AuditView`] (the report, the control matrix, the provenance, the attachments, the
+//! catalog's check metadata and frameworks) to table, JSON, Markdown, HTML or OCSF; [`adr`] writes the advisor's
+//! decision records and [`evidence_md`] the evidence bundle's Markdown page.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde::{Deserialize, Serialize};
-
 use crate::audit::classify::{Database, Placement};
-use crate::audit::inventory::CollectError;
-use crate::model::{Finding, Severity, Status};
+use crate::audit::controls::Matrix;
+use crate::audit::provenance::{Attachment, Provenance};
+use crate::audit::report::Report;
+use crate::catalog::Catalog;
 
+pub mod adr;
+pub mod evidence_md;
+pub mod frameworks;
 pub mod html;
 mod json;
 mod markdown;
 pub mod ocsf;
 mod table;
 
-/// Bumped when a field changes meaning or is removed; additions keep the version.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
-
-/// Everything an audit found, in a fixed order: findings by check, resource, region; databases by resource;
-/// errors by region, service, operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
-    pub schema_version: u32,
-    /// `atrest <version>`.
-    pub generator: String,
-    pub account: Option<String>,
-    pub regions: Vec<String>,
-    /// When the account was read (for a saved inventory: when it was collected).
-    pub started: String,
-    pub finished: String,
-    /// `aws` (read now) or `inventory` (a saved inventory).
-    pub source: String,
-    pub summary: Summary,
-    pub findings: Vec<Finding>,
-    pub databases: Vec<Database>,
-    pub errors: Vec<CollectError>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    pub pass: usize,
-    pub fail: usize,
-    pub not_applicable: usize,
-    /// Failed findings per severity (every severity listed, zeros included).
-    pub failed_by_severity: BTreeMap<Severity, usize>,
-    /// Databases per option (`1`..`7`, `unencrypted`, `undetermined`).
-    pub databases_by_option: BTreeMap<String, usize>,
-    pub errors: usize,
-    pub checks: Vec<CheckSummary>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckSummary {
-    pub id: String,
-    pub title: String,
-    pub severity: Severity,
-    pub pass: usize,
-    pub fail: usize,
-    pub not_applicable: usize,
-}
-
-impl Report {
-    /// The failed findings at or above `threshold`.
-    pub fn failures_at_or_above(&self, threshold: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.status == Status::Fail && f.severity >= threshold)
-            .count()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// The audit's output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// Summary and details as tables, for a terminal
+    /// Summary and details as tables, for a terminal.
     Table,
-    /// The whole report as JSON (`schema_version` 1)
+    /// The whole report as JSON (`schema_version` 1).
     Json,
-    /// Markdown tables, for tickets and pull requests
+    /// Markdown tables, for tickets and pull requests.
     Markdown,
-    /// One self-contained HTML page: charts, control tables per framework, databases, resources
+    /// One self-contained HTML page: charts, control tables per framework, databases, resources.
     Html,
-    /// OCSF 1.6.0 Detection Findings (class 2004), one per finding, as a JSON array
+    /// OCSF 1.6.0 Detection Findings (class 2004), one per finding, as a JSON array.
     Ocsf,
 }
 
-/// Writes the report in the chosen format.
-pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+/// Everything an audit rendering shows.
+#[derive(Clone, Copy)]
+pub struct AuditView<'a> {
+    pub report: &'a Report,
+    pub controls: &'a Matrix,
+    pub provenance: &'a Provenance,
+    pub attachments: &'a [Attachment],
+    /// Check metadata, frameworks and option titles.
+    pub catalog: &'a Catalog,
+    /// The page is part of an evidence bundle (the HTML then points at `evidence verify`).
+    pub in_bundle: bool,
+}
+
+/// Writes the audit in the chosen format.
+pub fn render(view: &AuditView<'_>, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
     match format {
-        Format::Table => table::render(report, out),
-        Format::Json => json::render(report, out),
-        Format::Markdown => markdown::render(report, out),
-        Format::Html => html::render(report, out),
-        Format::Ocsf => ocsf::render(report, out),
+        Format::Table => table::render(view.report, out),
+        Format::Json => json::render(view.report, out),
+        Format::Markdown => markdown::render(view.report, out),
+        Format::Html => html::render_page(view, out),
+        Format::Ocsf => ocsf::render(view, out),
     }
 }
 
@@ -161,6 +123,44 @@ pub(crate) fn short_resource(arn: &str) -> &str {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    use crate::audit::controls;
+    use crate::audit::inventory::Inventory;
+    use crate::audit::run::{Source, audit};
+
+    #[test]
+    fn every_format_renders_every_database() {
+        let catalog = Catalog::embedded().unwrap();
+        let inv: Inventory = serde_json::from_str(include_str!(
+            "../../tests/fixtures/audit/custom-key-stores.json"
+        ))
+        .unwrap();
+        let report = audit(&inv, catalog, Source::SavedInventory).unwrap();
+        let matrix = controls::build(&report, &catalog.frameworks, &[]);
+        let provenance =
+            Provenance::new(&report, catalog, None, None, "2026-12-01T00:00:00Z".into());
+        let view = AuditView {
+            report: &report,
+            controls: &matrix,
+            provenance: &provenance,
+            attachments: &[],
+            catalog,
+            in_bundle: false,
+        };
+        assert!(!report.databases.is_empty());
+        for format in [Format::Table, Format::Json, Format::Markdown, Format::Html] {
+            let mut out = Vec::new();
+            render(&view, format, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            for db in &report.databases {
+                assert!(text.contains(&db.id), "{format:?} lacks {}", db.id);
+            }
+        }
+        let mut out = Vec::new();
+        render(&view, Format::Ocsf, &mut out).unwrap();
+        let events: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(events.len(), report.findings.len());
+    }
 
     #[test]
     fn short_names() {

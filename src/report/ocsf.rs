@@ -6,11 +6,12 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use super::{Report, short_resource};
-use crate::audit::catalog::CheckMeta;
-use crate::evidence::framework::Framework;
-use crate::evidence::manifest::sha256_hex;
-use crate::evidence::matrix::controls_by_check;
+use super::{AuditView, short_resource};
+use crate::audit::controls::controls_by_check;
+use crate::audit::report::Report;
+use crate::catalog::checks::CheckMeta;
+use crate::catalog::frameworks::Framework;
+use crate::digest::sha256_hex;
 use crate::model::{Finding, Severity, Status};
 
 /// The OCSF schema version the events follow.
@@ -20,10 +21,13 @@ pub const CATEGORY_UID: u32 = 2;
 /// Activity 1: Create.
 pub const ACTIVITY_ID: u32 = 1;
 
-pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let metas = crate::audit::catalog::load().map_err(std::io::Error::other)?;
-    let frameworks = crate::evidence::framework::embedded().map_err(std::io::Error::other)?;
-    let events = events(report, &metas, &frameworks);
+pub fn render(view: &AuditView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let events = events(
+        view.report,
+        &view.catalog.checks,
+        &view.catalog.frameworks,
+        &view.provenance.built,
+    );
     serde_json::to_writer_pretty(&mut *out, &events).map_err(std::io::Error::from)?;
     out.write_all(b"\n")
 }
@@ -52,12 +56,19 @@ pub fn finding_uid(account: Option<&str>, f: &Finding) -> String {
     format!("atrest-{}-{}", f.check, &sha256_hex(key.as_bytes())[..24])
 }
 
-pub fn events(report: &Report, metas: &[CheckMeta], frameworks: &[Framework]) -> Vec<Value> {
+/// The events; `built` (when the output is written) is the event time of a report that recorded no audit time.
+pub fn events(
+    report: &Report,
+    metas: &[CheckMeta],
+    frameworks: &[Framework],
+    built: &str,
+) -> Vec<Value> {
     let metas: BTreeMap<&str, &CheckMeta> = metas.iter().map(|m| (m.id.as_str(), m)).collect();
     let mapped = controls_by_check(frameworks);
     let time = parse_rfc3339_millis(&report.finished)
         .or_else(|| parse_rfc3339_millis(&report.started))
-        .unwrap_or_else(now_millis);
+        .or_else(|| parse_rfc3339_millis(built))
+        .unwrap_or(0);
     let version = env!("CARGO_PKG_VERSION");
     report
         .findings
@@ -151,13 +162,6 @@ pub fn events(report: &Report, metas: &[CheckMeta], frameworks: &[Framework]) ->
             event
         })
         .collect()
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Milliseconds since the Unix epoch of `YYYY-MM-DDTHH:MM:SSZ` (fractions and offsets accepted).

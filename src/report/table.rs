@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use super::{Report, evidence_line, option_cell, short_resource};
+use super::{evidence_line, option_cell, short_resource};
+use crate::audit::report::Report;
 use crate::model::{Severity, Status};
 use crate::table;
 

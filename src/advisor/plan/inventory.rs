@@ -66,9 +66,34 @@ pub struct DatabaseRow {
     pub origin: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InventoryError(pub String);
+/// A fleet file problem: where (`file:line` or the row), what, and the fix apart.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {message}")]
+pub struct InventoryError {
+    pub at: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl InventoryError {
+    fn new(at: impl Into<String>, message: impl Into<String>, help: Option<String>) -> Self {
+        InventoryError {
+            at: at.into(),
+            message: message.into(),
+            help,
+        }
+    }
+}
+
+impl crate::error::Help for InventoryError {
+    fn help(&self) -> Option<String> {
+        self.help.clone()
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
 
 fn list(s: &str) -> Vec<String> {
     s.split([';', ','])
@@ -87,25 +112,29 @@ fn check_choice(
     if allowed.contains(&value) {
         Ok(())
     } else {
-        Err(InventoryError(format!(
-            "{at}: `{column}` is `{value}`; {}",
-            suggest::hint(value, allowed.iter().copied())
-        )))
+        Err(InventoryError::new(
+            at,
+            format!("`{column}` is `{value}`"),
+            Some(suggest::hint(value, allowed.iter().copied())),
+        ))
     }
 }
 
 fn validate(row: &DatabaseRow) -> Result<(), InventoryError> {
     let at = &row.origin;
     if row.name.trim().is_empty() {
-        return Err(InventoryError(format!(
-            "{at}: `name` is empty; every database needs a name"
-        )));
+        return Err(InventoryError::new(
+            at,
+            "`name` is empty",
+            Some("every database needs a name".into()),
+        ));
     }
     if row.engine.trim().is_empty() {
-        return Err(InventoryError(format!(
-            "{at}: `engine` is empty for `{}`; e.g. `postgres`",
-            row.name
-        )));
+        return Err(InventoryError::new(
+            at,
+            format!("`engine` is empty for `{}`", row.name),
+            Some("name the engine as RDS does, e.g. `postgres`".into()),
+        ));
     }
     check_choice(at, "hosting", &row.hosting, &HOSTINGS)?;
     check_choice(at, "encryption", &row.encryption, &ENCRYPTIONS)?;
@@ -120,9 +149,11 @@ fn parse_overrides(at: &str, text: &str) -> Result<BTreeMap<String, String>, Inv
     let mut out = BTreeMap::new();
     for item in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         let Some((k, v)) = item.split_once('=') else {
-            return Err(InventoryError(format!(
-                "{at}: override `{item}` must be section.key=value, e.g. `keys.fips=140-3-l3`"
-            )));
+            return Err(InventoryError::new(
+                at,
+                format!("override `{item}` must be section.key=value"),
+                Some("e.g. `keys.fips=140-3-l3`".into()),
+            ));
         };
         out.insert(k.trim().to_string(), v.trim().to_string());
     }
@@ -137,30 +168,35 @@ pub fn from_csv(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryErr
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| InventoryError(format!("{file}: cannot read the header row: {e}")))?
+        .map_err(|e| InventoryError::new(file, format!("cannot read the header row: {e}"), None))?
         .clone();
     for h in headers.iter() {
         if !CSV_COLUMNS.contains(&h) {
-            return Err(InventoryError(format!(
-                "{file}:1: unknown column `{h}`; {}",
-                suggest::hint(h, CSV_COLUMNS.iter().copied())
-            )));
+            return Err(InventoryError::new(
+                format!("{file}:1"),
+                format!("unknown column `{h}`"),
+                Some(suggest::hint(h, CSV_COLUMNS.iter().copied())),
+            ));
         }
     }
     for required in ["name", "engine"] {
         if !headers.iter().any(|h| h == required) {
-            return Err(InventoryError(format!(
-                "{file}:1: the header needs a `{required}` column"
-            )));
+            return Err(InventoryError::new(
+                format!("{file}:1"),
+                format!("the header needs a `{required}` column"),
+                Some("see docs/plan.md for the columns".into()),
+            ));
         }
     }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            InventoryError(format!(
-                "{file}:{line}: {e}; every row needs one value per header column"
-            ))
+            InventoryError::new(
+                format!("{file}:{line}"),
+                e.to_string(),
+                Some("every row needs one value per header column".into()),
+            )
         })?;
         let line = record.position().map_or(0, |p| p.line());
         let at = format!("{file}:{line}");
@@ -197,9 +233,11 @@ pub fn from_csv(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryErr
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err(InventoryError(format!(
-            "{file}: the inventory has no databases; add one row per database"
-        )));
+        return Err(InventoryError::new(
+            file,
+            "the inventory has no databases",
+            Some("add one row per database".into()),
+        ));
     }
     Ok(rows)
 }
@@ -256,17 +294,18 @@ pub fn from_toml(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryEr
             .span()
             .map(|s| format!("{file}:{}", line(s.start)))
             .unwrap_or_else(|| file.to_string());
-        let mut message = e.message().trim_end_matches('.').to_string();
-        if let Some(field) = message
+        let message = e.message().trim_end_matches('.').to_string();
+        match message
             .strip_prefix("unknown field `")
             .and_then(|m| m.split('`').next())
         {
-            message = format!(
-                "unknown key `{field}`; {}",
-                suggest::hint(field, CSV_COLUMNS.iter().copied())
-            );
+            Some(field) => InventoryError::new(
+                at,
+                format!("unknown key `{field}`"),
+                Some(suggest::hint(field, CSV_COLUMNS.iter().copied())),
+            ),
+            None => InventoryError::new(at, message, None),
         }
-        InventoryError(format!("{at}: {message}"))
     })?;
     let mut rows = Vec::new();
     for (i, r) in inventory.database.into_iter().enumerate() {
@@ -305,9 +344,11 @@ pub fn from_toml(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryEr
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err(InventoryError(format!(
-            "{file}: the inventory has no `[[database]]` entries"
-        )));
+        return Err(InventoryError::new(
+            file,
+            "the inventory has no `[[database]]` entries",
+            Some("add one `[[database]]` table per database".into()),
+        ));
     }
     Ok(rows)
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::engine::{EngineSupport, Recommendation, SCHEMA_VERSION, evaluate};
-use super::requirements::Requirements;
+use super::requirements::{Requirements, RequirementsError};
 use crate::catalog::Catalog;
 use inventory::{DATA_CLASSES, DatabaseRow};
 use runbook::{Principals, ProposedKey, Step};
@@ -39,9 +39,20 @@ pub struct Plan {
     pub databases: Vec<DatabasePlan>,
 }
 
+/// A fleet row whose values the requirements schema refuses.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PlanError(pub String);
+#[error(transparent)]
+pub struct PlanError(#[from] pub RequirementsError);
+
+impl crate::error::Help for PlanError {
+    fn help(&self) -> Option<String> {
+        self.0.help()
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
 
 /// The requirements for one row: the base, then what its data classes and current state imply, then its overrides.
 pub fn row_requirements(
@@ -51,8 +62,7 @@ pub fn row_requirements(
 ) -> Result<Requirements, PlanError> {
     let mut req = base.clone();
     let set = |req: &mut Requirements, key: &str, value: &str, why: &str| {
-        req.set(catalog, key, value, why)
-            .map_err(|e| PlanError(e.0))
+        req.set(catalog, key, value, why).map_err(PlanError)
     };
     set(
         &mut req,

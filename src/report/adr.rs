@@ -6,13 +6,16 @@
 
 use std::io::{self, Write};
 
-use super::attach::DECISION_RECORD_MARKER;
 use crate::advisor::Recommendation;
 use crate::advisor::engine::RuleReason;
 use crate::advisor::plan::Plan;
 use crate::catalog::Catalog;
 use crate::catalog::schema::OverlayLevel;
 use crate::table;
+
+/// The marker `atrest advise|plan --format adr` writes on a decision record's first lines, by which an evidence
+/// bundle recognises an attached decision record.
+pub const DECISION_RECORD_MARKER: &str = "<!-- atrest:decision-record v1 -->";
 
 fn signed(points: i32) -> String {
     match points {

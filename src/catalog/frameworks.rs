@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::problems::Problems;
 use crate::suggest;
 
 /// What an attached file is, so that manual controls can say which attachments they take.
@@ -81,58 +82,37 @@ impl Framework {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum FrameworkError {
-    #[error("the compliance frameworks have {} problem(s):\n  {}", .0.len(), .0.join("\n  "))]
-    Invalid(Vec<String>),
-}
-
-/// Parses and cross-checks framework files (paths relative to `decision/`, e.g. `frameworks/pci-dss.toml`)
-/// against the known check ids and fact ids. Every problem is reported, not just the first.
-pub fn from_files(
+/// Parses and cross-checks the framework files (paths relative to `decision/`, e.g. `frameworks/pci-dss.toml`)
+/// against the known check ids and fact ids, recording every problem. Sorted by id.
+pub(super) fn parse_all(
     files: &[(&str, &str)],
     check_ids: &[&str],
     fact_ids: &[&str],
-) -> Result<Vec<Framework>, FrameworkError> {
-    let mut problems = Vec::new();
+    problems: &mut Problems,
+) -> Vec<Framework> {
     let mut frameworks = Vec::new();
     for (path, text) in files {
-        let stem = path
-            .rsplit('/')
-            .next()
-            .unwrap_or(path)
-            .trim_end_matches(".toml");
-        match toml::from_str::<Framework>(text) {
-            Ok(f) => {
-                validate(path, stem, &f, check_ids, fact_ids, &mut problems);
-                frameworks.push(f);
-            }
-            Err(e) => problems.push(format!("decision/{path}: {}", e.to_string().trim())),
+        if let Some(f) = problems.parse::<Framework>(path, text) {
+            validate(path, &f, check_ids, fact_ids, problems);
+            frameworks.push(f);
         }
     }
-    if frameworks.is_empty() && problems.is_empty() {
-        problems.push("decision/frameworks/: no framework files".to_string());
+    if files.is_empty() {
+        problems.add("frameworks/", "no framework files");
     }
-    if problems.is_empty() {
-        frameworks.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(frameworks)
-    } else {
-        Err(FrameworkError::Invalid(problems))
-    }
+    frameworks.sort_by(|a, b| a.id.cmp(&b.id));
+    frameworks
 }
 
 fn validate(
     path: &str,
-    stem: &str,
     f: &Framework,
     check_ids: &[&str],
     fact_ids: &[&str],
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) {
-    let mut add = |msg: String| problems.push(format!("decision/{path}: {msg}"));
-    if f.id != stem {
-        add(format!("id `{}` must equal the file name `{stem}`", f.id));
-    }
+    problems.expect_id_is_file_name(path, &f.id);
+    let mut add = |msg: String| problems.add(path, msg);
     if !f.source.starts_with("https://") {
         add(format!("source `{}` must be an https:// URL", f.source));
     }
@@ -189,21 +169,6 @@ fn validate(
     }
 }
 
-/// The embedded frameworks, validated against the registered checks and the decision catalog's facts.
-pub fn embedded() -> Result<Vec<Framework>, FrameworkError> {
-    let files: Vec<(&str, &str)> = crate::catalog::embedded_files()
-        .iter()
-        .filter(|(path, _)| path.starts_with("frameworks/"))
-        .copied()
-        .collect();
-    let check_ids: Vec<&str> = crate::audit::checks::ALL.iter().map(|c| c.id).collect();
-    let catalog = crate::catalog::Catalog::embedded().map_err(|e| {
-        FrameworkError::Invalid(vec![format!("the decision catalog is invalid: {e}")])
-    })?;
-    let fact_ids: Vec<&str> = catalog.facts.keys().map(String::as_str).collect();
-    from_files(&files, &check_ids, &fact_ids)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -212,8 +177,22 @@ mod tests {
     const CHECKS: &[&str] = &["rds_instance_storage_encrypted", "kms_key_rotation_enabled"];
     const FACTS: &[&str] = &["pci-3-5-1"];
 
-    fn one(text: &str) -> Result<Vec<Framework>, FrameworkError> {
-        from_files(&[("frameworks/x.toml", text)], CHECKS, FACTS)
+    fn from_files(files: &[(&str, &str)]) -> Result<Vec<Framework>, String> {
+        let mut problems = Problems::default();
+        let frameworks = parse_all(files, CHECKS, FACTS, &mut problems);
+        match problems.is_empty() {
+            true => Ok(frameworks),
+            false => Err(problems
+                .0
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")),
+        }
+    }
+
+    fn one(text: &str) -> Result<Vec<Framework>, String> {
+        from_files(&[("frameworks/x.toml", text)])
     }
 
     const HEAD: &str =
@@ -238,7 +217,7 @@ mod tests {
              [[control]]\nid = \"1\"\ntitle = \"t\"\nsection = \"s\"\nchecks = [\"rds_instance_storage_encrypt\"]\n\
              [[control]]\nid = \"1\"\ntitle = \"t\"\nsection = \"s\"\n"
         );
-        let err = one(&text).unwrap_err().to_string();
+        let err = one(&text).unwrap_err();
         assert!(
             err.contains("unknown check `rds_instance_storage_encrypt`; did you mean `rds_instance_storage_encrypted`?"),
             "{err}"
@@ -251,21 +230,13 @@ mod tests {
     #[test]
     fn unknown_keys_and_wrong_ids_are_errors() {
         let err = one(&format!("{HEAD}frameworks = 1\n[[control]]\nid=\"1\"\ntitle=\"t\"\nsection=\"s\"\nevidence=\"e\"\n"))
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
         assert!(err.contains("unknown field `frameworks`"), "{err}");
-        let err = from_files(
-            &[(
-                "frameworks/y.toml",
-                &format!(
-                    "{HEAD}[[control]]\nid=\"1\"\ntitle=\"t\"\nsection=\"s\"\nevidence=\"e\"\n"
-                ),
-            )],
-            CHECKS,
-            FACTS,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = from_files(&[(
+            "frameworks/y.toml",
+            &format!("{HEAD}[[control]]\nid=\"1\"\ntitle=\"t\"\nsection=\"s\"\nevidence=\"e\"\n"),
+        )])
+        .unwrap_err();
         assert!(err.contains("must equal the file name `y`"), "{err}");
     }
 }

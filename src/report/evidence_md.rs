@@ -1,12 +1,11 @@
-//! `report.md` of a bundle: the provenance, the control matrix (one table per framework, then why each failing or
+//! `report.md` of an evidence bundle, the Markdown twin of the HTML page: the provenance, the control matrix (one table per framework, then why each failing or
 //! manual control stands as it does), then the audit report in Markdown.
 
 use std::io::Write;
 
-use super::manifest::BundleInfo;
-use super::matrix::{ControlStatus, Matrix};
+use super::AuditView;
+use crate::audit::controls::ControlStatus;
 use crate::model::Status;
-use crate::report::{self, Format, Report};
 
 fn cell(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -14,12 +13,8 @@ fn cell(text: &str) -> String {
         .replace('\n', " ")
 }
 
-pub fn render(
-    report: &Report,
-    matrix: &Matrix,
-    info: &BundleInfo,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
+pub fn render(view: &AuditView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let (matrix, info) = (view.controls, view.provenance);
     writeln!(out, "# Encryption at rest: compliance evidence\n")?;
     let rows = [
         ("Tool", format!("{} {}", info.tool, info.tool_version)),
@@ -42,9 +37,9 @@ pub fn render(
     for (k, v) in rows {
         writeln!(out, "- {k}: {}", cell(&v))?;
     }
-    if !info.attachments.is_empty() {
+    if !view.attachments.is_empty() {
         writeln!(out, "- Attachments:")?;
-        for a in &info.attachments {
+        for a in view.attachments {
             writeln!(
                 out,
                 "  - `{}` ({}), sha256 `{}`",
@@ -121,5 +116,5 @@ pub fn render(
         }
     }
     writeln!(out, "---\n")?;
-    report::render(report, Format::Markdown, out)
+    super::render(view, super::Format::Markdown, out)
 }

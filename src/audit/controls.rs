@@ -1,4 +1,4 @@
-//! The control matrix: for every framework, every control's status (pass, fail, manual, not applicable), the checks
+//! The control matrix (the audit's compliance view, Prowler's compliance.py): for every framework, every control's status (pass, fail, manual, not applicable), the checks
 //! that decide it, and the resources each check judged. A pure function of the audit report, the frameworks and the
 //! attachments; `controls.json` in a bundle is this, serialised.
 
@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::framework::{AttachmentKind, Framework};
+use super::report::Report;
+use crate::catalog::frameworks::{AttachmentKind, Framework};
 use crate::model::{Finding, Severity, Status};
-use crate::report::Report;
 
 /// Bumped when a field changes meaning or is removed.
 pub const MATRIX_SCHEMA_VERSION: u32 = 1;
@@ -148,6 +148,34 @@ pub struct ResourceResult {
     pub region: String,
     pub status: Status,
     pub message: String,
+}
+
+impl ControlResult {
+    /// Why the control stands as it does, in one sentence.
+    pub fn explanation(&self) -> String {
+        let c = self;
+        match c.status {
+            ControlStatus::Manual => {
+                "No automated check decides this control; judge it from the evidence below.".to_string()
+            }
+            ControlStatus::NotApplicable => {
+                "Not applicable: the checks found no resource in scope (or only not-applicable findings).".to_string()
+            }
+            ControlStatus::Pass => {
+                let judged: usize = c.checks.iter().map(|k| k.pass).sum();
+                format!("Met by the automated checks: all {judged} judged resource(s) passed.")
+            }
+            ControlStatus::Fail => {
+                let failed: Vec<String> = c
+                    .checks
+                    .iter()
+                    .filter(|k| k.fail > 0)
+                    .map(|k| format!("{} resource(s) fail {}", k.fail, k.check))
+                    .collect();
+                format!("Not met: {}.", failed.join("; "))
+            }
+        }
+    }
 }
 
 impl Matrix {
@@ -303,8 +331,8 @@ pub fn controls_by_check(frameworks: &[Framework]) -> BTreeMap<String, Vec<(Stri
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::evidence::framework::Control;
-    use crate::report::{CheckSummary, Summary};
+    use crate::audit::report::{CheckSummary, Summary};
+    use crate::catalog::frameworks::Control;
 
     fn finding(check: &str, status: Status, resource: &str) -> Finding {
         Finding {

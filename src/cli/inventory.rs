@@ -1,0 +1,190 @@
+//! Where an audit's inventory comes from, shared by `audit` and `evidence build`: read live from AWS (`--regions`,
+//! `--db-tag` and the connection flags) or a saved inventory (`--inventory-in`).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{AwsArgs, CliError};
+use crate::audit::inventory::Inventory;
+use crate::audit::run::Source;
+use crate::audit::select::{DEFAULT_DB_TAG, DbTag, RegionSelection};
+use crate::audit::store;
+
+#[derive(Debug, Args)]
+pub struct InventorySource {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Regions to read: `all` (every region enabled for the account) or a comma-separated list
+    /// [default: the configured region]
+    #[arg(long, value_name = "all|LIST")]
+    pub regions: Option<String>,
+    /// EC2 instances with this tag are self-managed database hosts; `KEY=*` matches any value
+    #[arg(long, value_name = "KEY=VALUE", default_value = DEFAULT_DB_TAG)]
+    pub db_tag: String,
+    /// Use a saved inventory (from `atrest audit --inventory-out`) instead of reading AWS (no network, no
+    /// credentials)
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["regions", "db_tag", "profile", "region", "endpoint_url"]
+    )]
+    pub inventory_in: Option<PathBuf>,
+}
+
+/// The source, checked before anything is read.
+pub enum Plan {
+    Saved(PathBuf),
+    Live {
+        regions: RegionSelection,
+        db_tag: DbTag,
+    },
+}
+
+impl InventorySource {
+    /// Checks the flags: nothing is read yet.
+    pub fn plan(&self) -> Result<Plan, CliError> {
+        if let Some(path) = &self.inventory_in {
+            return Ok(Plan::Saved(path.clone()));
+        }
+        let regions = match &self.regions {
+            Some(text) => RegionSelection::parse(text)
+                .map_err(|e| CliError::from(e).with_help(REGIONS_HELP))?,
+            None => RegionSelection::Configured,
+        };
+        let db_tag =
+            DbTag::parse(&self.db_tag).map_err(|e| CliError::from(e).with_help(DB_TAG_HELP))?;
+        Ok(Plan::Live { regions, db_tag })
+    }
+
+    /// Reads the inventory the plan names. `offline_hint` says what to do in a build without AWS.
+    pub fn load(&self, plan: Plan, offline_hint: &str) -> Result<(Inventory, Source), CliError> {
+        match plan {
+            Plan::Saved(path) => Ok((store::load(&path)?, Source::SavedInventory)),
+            Plan::Live { regions, db_tag } => {
+                Ok((live(&self.aws, regions, db_tag, offline_hint)?, Source::Aws))
+            }
+        }
+    }
+}
+
+const REGIONS_HELP: &str =
+    "pass `--regions all` or a comma-separated list such as `--regions eu-west-1,us-east-1`";
+const DB_TAG_HELP: &str =
+    "pass `--db-tag KEY=VALUE`, or `KEY=*` for any value (e.g. `--db-tag atrest:database=*`)";
+
+/// Reads the account (with a progress bar on a terminal). `offline_hint` says what to do in a build without AWS.
+#[cfg(not(feature = "aws"))]
+fn live(
+    _aws: &AwsArgs,
+    _regions: RegionSelection,
+    _db_tag: DbTag,
+    offline_hint: &str,
+) -> Result<Inventory, CliError> {
+    Err(CliError::usage(format!(
+        "this atrest was built without AWS support (feature `aws`); {offline_hint}"
+    )))
+}
+
+/// Reads the account (with a progress bar on a terminal). `offline_hint` says what to do in a build without AWS.
+#[cfg(feature = "aws")]
+fn live(
+    aws: &AwsArgs,
+    regions: RegionSelection,
+    db_tag: DbTag,
+    _offline_hint: &str,
+) -> Result<Inventory, CliError> {
+    use std::io::IsTerminal;
+    use std::sync::Arc;
+
+    use crate::audit::collect::{self, CollectOptions, NoProgress, Progress};
+    use crate::aws::{AwsSetupError, block_on};
+
+    let settings = aws.settings();
+    settings
+        .validate()
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| Arc::new(progress::Bar::default()));
+    let progress: Arc<dyn Progress> = match &bar {
+        Some(bar) => bar.clone(),
+        None => Arc::new(NoProgress),
+    };
+    let options = CollectOptions::new(regions.clone(), db_tag);
+    let result = block_on(async {
+        let config = match settings.load().await {
+            Ok(config) => config,
+            // With an explicit region list, the first listed region serves the account-wide calls.
+            Err(AwsSetupError::NoRegion) => match &regions {
+                RegionSelection::List(list) if !list.is_empty() => {
+                    let mut fallback = settings.clone();
+                    fallback.region = Some(list[0].clone());
+                    fallback.load().await?
+                }
+                _ => return Err(AwsSetupError::NoRegion),
+            },
+            Err(e) => return Err(e),
+        };
+        Ok(collect::collect(&config, &options, progress).await)
+    });
+    if let Some(bar) = bar {
+        bar.clear();
+    }
+    match result {
+        Ok(Ok(inventory)) => Ok(inventory),
+        Ok(Err(e @ (AwsSetupError::NoRegion | AwsSetupError::BadEndpoint(_)))) => {
+            Err(CliError::usage(e.to_string()))
+        }
+        Ok(Err(e)) | Err(e) => Err(CliError::failure(e.to_string())),
+    }
+}
+
+#[cfg(feature = "aws")]
+mod progress {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use crate::audit::collect::Progress;
+
+    /// A one-line progress bar on stderr (used only when stderr is a terminal).
+    #[derive(Default)]
+    pub struct Bar {
+        state: Mutex<(usize, usize)>,
+    }
+
+    impl Bar {
+        fn draw(&self, label: &str) {
+            let Ok(state) = self.state.lock() else { return };
+            let (done, total) = *state;
+            const WIDTH: usize = 24;
+            let filled = (done * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
+            let _ = write!(
+                std::io::stderr(),
+                "\r\x1b[2K[{}{}] {done}/{total} {label}",
+                "#".repeat(filled),
+                ".".repeat(WIDTH - filled)
+            );
+        }
+
+        pub fn clear(&self) {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+
+    impl Progress for Bar {
+        fn add(&self, units: usize) {
+            if let Ok(mut state) = self.state.lock() {
+                state.1 += units;
+            }
+            self.draw("");
+        }
+
+        fn done(&self, label: &str) {
+            if let Ok(mut state) = self.state.lock() {
+                state.0 += 1;
+            }
+            self.draw(label);
+        }
+    }
+}
