@@ -5,6 +5,8 @@
 //! - [`audit`]: what an AWS account really runs, checked and classified into the seven options;
 //! - [`cell`]: envelope encryption of single database fields (cells) with AWS KMS or a local key file.
 
+#![deny(clippy::indexing_slicing, clippy::allow_attributes_without_reason)]
+
 pub mod advisor;
 pub mod audit;
 pub mod catalog;

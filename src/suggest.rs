@@ -31,7 +31,8 @@ where
             if all.len() <= 12 {
                 format!("expected one of: {}", all.join(", "))
             } else {
-                format!("expected one of: {}, ...", all[..12].join(", "))
+                let first: Vec<&str> = all.into_iter().take(12).collect();
+                format!("expected one of: {}, ...", first.join(", "))
             }
         }
     }

@@ -328,7 +328,6 @@ pub fn controls_by_check(frameworks: &[Framework]) -> BTreeMap<String, Vec<(Stri
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::audit::report::{CheckSummary, Summary};

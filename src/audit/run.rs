@@ -128,7 +128,6 @@ pub fn audit(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::audit::testkit::*;

@@ -87,8 +87,9 @@ impl RegionSelection {
 pub fn is_region_name(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
-        && parts[..parts.len() - 1]
+        && parts
             .iter()
+            .take(parts.len() - 1)
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts
             .last()
@@ -117,7 +118,6 @@ impl std::fmt::Display for DbTag {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

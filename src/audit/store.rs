@@ -116,7 +116,6 @@ pub fn save(path: &Path, inventory: &Inventory) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,4 @@
 //! Small hand-built inventories for the unit tests of checks and classification.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::audit::checks::CheckResult;
 use crate::audit::inventory::*;

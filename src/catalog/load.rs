@@ -171,8 +171,10 @@ pub fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
         return Err(CatalogError::Invalid(problems.0));
     }
     let digest = hasher.finish();
-    let version = digest.as_ref()[..6]
+    let version = digest
+        .as_ref()
         .iter()
+        .take(6)
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(Catalog {

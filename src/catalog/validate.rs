@@ -19,7 +19,7 @@ pub(super) fn check_fact(fact: &Fact, problems: &mut Problems) {
     }
     let parts: Vec<&str> = fact.date.split('-').collect();
     let well_formed = matches!(parts.len(), 1..=3)
-        && parts[0].len() == 4
+        && parts.first().is_some_and(|y| y.len() == 4)
         && parts
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))

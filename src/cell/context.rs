@@ -222,7 +222,6 @@ fn put_u16(out: &mut Vec<u8>, n: usize) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

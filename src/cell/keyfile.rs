@@ -255,7 +255,6 @@ impl KeyProvider for KeyFileProvider {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn scope(column: &str) -> Scope {

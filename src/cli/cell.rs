@@ -598,7 +598,10 @@ fn csv_message(e: &csv::Error) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the CSV writer takes each of its settings"
+)]
 fn write_csv(
     reader: &mut csv::Reader<std::fs::File>,
     headers: &csv::ByteRecord,

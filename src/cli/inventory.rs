@@ -119,7 +119,7 @@ fn live(
             Err(AwsSetupError::NoRegion) => match &regions {
                 RegionSelection::List(list) if !list.is_empty() => {
                     let mut fallback = settings.clone();
-                    fallback.region = Some(list[0].clone());
+                    fallback.region = list.first().cloned();
                     fallback.load().await?
                 }
                 _ => return Err(AwsSetupError::NoRegion),

@@ -239,7 +239,6 @@ fn keyring_description(text: &str) -> Option<Result<Vec<u8>, String>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

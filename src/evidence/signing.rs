@@ -300,16 +300,20 @@ impl PublicKey {
             },
             Decoded::Der(der) => der,
         };
-        if der.len() == SPKI_PREFIX.len() + 32 && der.starts_with(&SPKI_PREFIX) {
-            let mut key = [0u8; 32];
-            key.copy_from_slice(&der[SPKI_PREFIX.len()..]);
+        if let Some(key) = der
+            .strip_prefix(SPKI_PREFIX.as_slice())
+            .and_then(|rest| <[u8; 32]>::try_from(rest).ok())
+        {
             return Ok(PublicKey { bytes: key });
         }
         if Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).is_ok() {
             return Err(wrong(path, "a private key", EXPECT_PUBLIC));
         }
         // A SubjectPublicKeyInfo starts with SEQUENCE { SEQUENCE { OID ... } }: another algorithm's public key.
-        if der.len() > 4 && der[0] == 0x30 && der.iter().skip(2).take(2).any(|b| *b == 0x30) {
+        if der.len() > 4
+            && der.first() == Some(&0x30)
+            && der.iter().skip(2).take(2).any(|b| *b == 0x30)
+        {
             return Err(wrong(
                 path,
                 "a public key of another algorithm (not Ed25519)",
@@ -416,7 +420,6 @@ pub fn generate(out: &Path) -> Result<PublicKey, KeyError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -851,7 +851,6 @@ fn attachments(page: &AuditView<'_>, h: &mut String) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

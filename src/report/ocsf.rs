@@ -95,8 +95,13 @@ pub fn events(
                 "cloud_partition": partition,
             });
             // OCSF requires an account object to carry a uid or a name: leave it out when the account is unknown.
-            if let Some(a) = &report.account {
-                cloud["account"] = json!({ "uid": a, "type": "AWS Account", "type_id": 10 });
+            if let Some(a) = &report.account
+                && let Some(cloud) = cloud.as_object_mut()
+            {
+                cloud.insert(
+                    "account".into(),
+                    json!({ "uid": a, "type": "AWS Account", "type_id": 10 }),
+                );
             }
             let mut event = json!({
                 "activity_id": ACTIVITY_ID,
@@ -156,8 +161,10 @@ pub fn events(
                     }
                 },
             });
-            if let Some(m) = meta {
-                event["remediation"] = json!({ "desc": m.remediation });
+            if let Some(m) = meta
+                && let Some(event) = event.as_object_mut()
+            {
+                event.insert("remediation".into(), json!({ "desc": m.remediation }));
             }
             event
         })
@@ -167,7 +174,11 @@ pub fn events(
 /// Milliseconds since the Unix epoch of `YYYY-MM-DDTHH:MM:SSZ` (fractions and offsets accepted).
 pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if b.len() < 20
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> { text.get(r)?.parse().ok() };
@@ -176,7 +187,7 @@ pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
         return None;
     }
-    let mut rest = &text[19..];
+    let mut rest = text.get(19..)?;
     let mut millis = 0i64;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
@@ -213,7 +224,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -66,7 +66,6 @@ fn judge(k: &KmsKey) -> CheckResult {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::audit::testkit::*;

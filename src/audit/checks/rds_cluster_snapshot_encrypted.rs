@@ -8,7 +8,6 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::audit::testkit::*;

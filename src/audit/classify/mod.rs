@@ -211,7 +211,6 @@ pub fn classify(inv: &Inventory, catalog: &Catalog) -> Vec<Database> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::audit::inventory::RdsOptionGroup;
