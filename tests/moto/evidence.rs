@@ -5,129 +5,22 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "evidence_browser.rs"]
-mod browser;
-mod support;
+use crate::support::browser;
 
+use crate::support::seed::Seed;
+use crate::support::{atrest, block_on, moto_endpoint, run, stderr, stdout};
 use serde_json::Value;
-use support::{atrest, block_on, moto_endpoint, moto_sdk_config as sdk, run, stderr, stdout};
 
 const ACCOUNT: &str = "123456789012";
 const A: &str = "eu-north-1";
 const B: &str = "ap-south-1";
-
-struct Seed {
-    kms: aws_sdk_kms::Client,
-    rds: aws_sdk_rds::Client,
-    ec2: aws_sdk_ec2::Client,
-    region: String,
-}
-
-impl Seed {
-    async fn new(region: &str) -> Seed {
-        let conf = sdk(region).await;
-        Seed {
-            kms: aws_sdk_kms::Client::new(&conf),
-            rds: aws_sdk_rds::Client::new(&conf),
-            ec2: aws_sdk_ec2::Client::new(&conf),
-            region: region.to_string(),
-        }
-    }
-
-    async fn key(&self, rotate: bool) -> String {
-        let arn = self
-            .kms
-            .create_key()
-            .send()
-            .await
-            .unwrap()
-            .key_metadata()
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string();
-        if rotate {
-            self.kms
-                .enable_key_rotation()
-                .key_id(&arn)
-                .send()
-                .await
-                .unwrap();
-        }
-        arn
-    }
-
-    async fn db(&self, id: &str, engine: &str, version: &str, key: Option<&str>) {
-        let mut req = self
-            .rds
-            .create_db_instance()
-            .db_instance_identifier(id)
-            .engine(engine)
-            .engine_version(version)
-            .db_instance_class("db.m5.large")
-            .master_username("admin")
-            .master_user_password("password-123")
-            .allocated_storage(20);
-        if let Some(k) = key {
-            req = req.storage_encrypted(true).kms_key_id(k);
-        }
-        req.send().await.unwrap();
-    }
-
-    /// The endpoint makes an automated snapshot per instance and cluster; AWS does not at creation.
-    async fn delete_automated_snapshots(&self) {
-        let snaps = self.rds.describe_db_snapshots().send().await.unwrap();
-        for s in snaps
-            .db_snapshots()
-            .iter()
-            .filter(|s| s.snapshot_type() == Some("automated"))
-        {
-            self.rds
-                .delete_db_snapshot()
-                .db_snapshot_identifier(s.db_snapshot_identifier().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        let snaps = self
-            .rds
-            .describe_db_cluster_snapshots()
-            .send()
-            .await
-            .unwrap();
-        for s in snaps
-            .db_cluster_snapshots()
-            .iter()
-            .filter(|s| s.snapshot_type() == Some("automated"))
-        {
-            self.rds
-                .delete_db_cluster_snapshot()
-                .db_cluster_snapshot_identifier(s.db_cluster_snapshot_identifier().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-
-    async fn volume(&self, key: Option<&str>) -> String {
-        let mut req = self
-            .ec2
-            .create_volume()
-            .availability_zone(format!("{}a", self.region))
-            .size(1);
-        if let Some(k) = key {
-            req = req.encrypted(true).kms_key_id(k);
-        }
-        req.send().await.unwrap().volume_id().unwrap().to_string()
-    }
-}
 
 /// Seeds a small payment-card estate: an encrypted PAN database, an unencrypted legacy database, an Aurora cluster
 /// whose key does not rotate, EBS encryption by default in one region only. Returns the legacy and PAN db ARNs.
 async fn seed() -> (String, String) {
     let a = Seed::new(A).await;
     let b = Seed::new(B).await;
-    let pan_key = a.key(true).await;
+    let pan_key = a.key(None, true).await;
     a.kms
         .create_alias()
         .alias_name("alias/cards-pan")
@@ -135,7 +28,7 @@ async fn seed() -> (String, String) {
         .send()
         .await
         .unwrap();
-    let orders_key = a.key(false).await;
+    let orders_key = a.key(None, false).await;
     a.db("cards-pg", "postgres", "16.3", Some(&pan_key)).await;
     a.db("legacy-my", "mysql", "8.0.35", None).await;
     a.rds
@@ -150,7 +43,7 @@ async fn seed() -> (String, String) {
         .send()
         .await
         .unwrap();
-    let b_key = b.key(true).await;
+    let b_key = b.key(None, true).await;
     b.db("reports-pg", "postgres", "16.3", Some(&b_key)).await;
     a.delete_automated_snapshots().await;
     b.delete_automated_snapshots().await;

@@ -1,13 +1,11 @@
 //! The HTML report in a real headless browser: it renders (screenshot), makes no network request, and shows
 //! attacker-controlled inventory strings as text, never as markup. The method that detects requests is proven on
-//! a control page that does make them. See `evidence_browser.rs` for how requests are observed.
+//! a control page that does make them. See `tests/support/browser.rs` for how requests are observed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "evidence_browser.rs"]
-mod browser;
-mod support;
+use crate::support::browser;
 
-use support::{atrest, repo_path, run, stderr};
+use crate::support::{atrest, repo_path, run, stderr};
 
 /// The CSP admits the page's one style sheet by its SHA-256; a mismatch would leave the page unstyled.
 fn assert_style_is_pinned(html: &str) {

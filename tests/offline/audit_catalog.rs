@@ -2,8 +2,6 @@
 //! metadata parses, names its own id, and never names a compliance framework (frameworks point at checks).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use atrest::audit::{catalog, checks};
@@ -12,7 +10,7 @@ use atrest::audit::{catalog, checks};
 fn every_check_has_metadata_and_every_metadata_file_has_a_check() {
     let registered: BTreeSet<String> = checks::ALL.iter().map(|c| c.id.to_string()).collect();
     assert_eq!(registered.len(), checks::ALL.len(), "duplicate check ids");
-    let dir = support::repo_path("decision/checks");
+    let dir = crate::support::repo_path("decision/checks");
     let files: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -23,18 +21,19 @@ fn every_check_has_metadata_and_every_metadata_file_has_a_check() {
         registered, files,
         "check registry and decision/checks/*.toml differ"
     );
-    let sources: BTreeSet<String> = std::fs::read_dir(support::repo_path("src/audit/checks"))
-        .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .path()
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|stem| stem != "mod")
-        .collect();
+    let sources: BTreeSet<String> =
+        std::fs::read_dir(crate::support::repo_path("src/audit/checks"))
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .path()
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|stem| stem != "mod")
+            .collect();
     assert_eq!(
         registered, sources,
         "every check lives in src/audit/checks/<id>.rs"

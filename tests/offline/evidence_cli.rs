@@ -3,29 +3,20 @@
 //! user-facing error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::cli::{cmd, p};
+use crate::support::{repo_path, stderr, stdout};
 use serde_json::Value;
-use support::{atrest, repo_path, run, stderr, stdout};
 
 const INVENTORY: &str = "tests/fixtures/evidence/inventory.json";
 const LATER: &str = "tests/fixtures/evidence/inventory-later.json";
 
-fn cmd(args: &[&str]) -> Output {
-    run(atrest().args(args))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let key = dir.join(name);
-    let out = cmd(&["evidence", "keygen", "--out", s(&key)]);
+    let out = cmd(&["evidence", "keygen", "--out", p(&key)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     (key.clone(), PathBuf::from(format!("{}.pub", key.display())))
 }
@@ -36,16 +27,16 @@ fn build(out_dir: &Path, inventory: &str, extra: &[&str]) -> Output {
         "evidence",
         "build",
         "--out",
-        s(out_dir),
+        p(out_dir),
         "--inventory-in",
-        s(&inv),
+        p(&inv),
     ];
     args.extend_from_slice(extra);
     cmd(&args)
 }
 
 fn verify(dir: &Path, public: &Path) -> Output {
-    cmd(&["evidence", "verify", s(dir), "--public-key", s(public)])
+    cmd(&["evidence", "verify", p(dir), "--public-key", p(public)])
 }
 
 fn json_file(path: &Path) -> Value {
@@ -101,7 +92,7 @@ fn signed_bundle() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let out = build(
         &bundle,
         INVENTORY,
-        &["--signing-key", s(&key), "--attach", s(&adr)],
+        &["--signing-key", p(&key), "--attach", p(&adr)],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     (dir, bundle, public)
@@ -111,7 +102,7 @@ fn signed_bundle() -> (tempfile::TempDir, PathBuf, PathBuf) {
 fn keygen_writes_a_0600_private_key_and_a_public_key_and_never_replaces_them() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k");
-    let out = cmd(&["evidence", "keygen", "--out", s(&key)]);
+    let out = cmd(&["evidence", "keygen", "--out", p(&key)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let private = std::fs::read_to_string(&key).unwrap();
     assert!(private.starts_with("-----BEGIN PRIVATE KEY-----\n"));
@@ -140,7 +131,7 @@ fn keygen_writes_a_0600_private_key_and_a_public_key_and_never_replaces_them() {
         stdout(&out)
     );
 
-    let again = cmd(&["evidence", "keygen", "--out", s(&key)]);
+    let again = cmd(&["evidence", "keygen", "--out", p(&key)]);
     assert_eq!(again.status.code(), Some(2));
     assert!(
         stderr(&again).contains("already exists; keygen never replaces a key"),
@@ -229,9 +220,9 @@ fn build_writes_every_file_and_a_signed_manifest() {
     let out = cmd(&[
         "evidence",
         "verify",
-        s(&bundle),
+        p(&bundle),
         "--public-key",
-        s(&public),
+        p(&public),
         "--format",
         "json",
     ]);
@@ -379,7 +370,7 @@ fn verify_catches_added_removed_and_unsigned() {
         "{}",
         stdout(&out)
     );
-    let out = cmd(&["evidence", "verify", s(&unsigned), "--no-signature"]);
+    let out = cmd(&["evidence", "verify", p(&unsigned), "--no-signature"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(
         stdout(&out).contains("signature not checked"),
@@ -427,7 +418,7 @@ fn verify_reports_a_missing_manifest() {
 #[test]
 fn verify_errors_name_the_fix() {
     let (dir, bundle, public) = signed_bundle();
-    let out = cmd(&["evidence", "verify", s(&bundle)]);
+    let out = cmd(&["evidence", "verify", p(&bundle)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--public-key"), "{}", stderr(&out));
 
@@ -532,12 +523,12 @@ fn build_errors_for_keys_and_attachments_stop_before_anything_is_written() {
     };
     // unreadable key
     check(
-        &["--signing-key", s(&dir.path().join("absent.key"))],
+        &["--signing-key", p(&dir.path().join("absent.key"))],
         "cannot read key `",
     );
     // wrong key types
     check(
-        &["--signing-key", s(&public)],
+        &["--signing-key", p(&public)],
         "is a public key, but --signing-key needs the Ed25519 private key",
     );
     let cell = dir.path().join("cell.key");
@@ -550,7 +541,7 @@ fn build_errors_for_keys_and_attachments_stop_before_anything_is_written() {
         ),
     )
     .unwrap();
-    check(&["--signing-key", s(&cell)], "is an atrest cell key file");
+    check(&["--signing-key", p(&cell)], "is an atrest cell key file");
     let rsa = dir.path().join("rsa.pem");
     std::fs::write(
         &rsa,
@@ -558,13 +549,13 @@ fn build_errors_for_keys_and_attachments_stop_before_anything_is_written() {
     )
     .unwrap();
     check(
-        &["--signing-key", s(&rsa)],
+        &["--signing-key", p(&rsa)],
         "is a `RSA PRIVATE KEY` PEM block",
     );
     let junk = dir.path().join("junk");
     std::fs::write(&junk, "hello").unwrap();
     check(
-        &["--signing-key", s(&junk)],
+        &["--signing-key", p(&junk)],
         "is not a valid key: neither PEM nor DER",
     );
     #[cfg(unix)]
@@ -573,17 +564,17 @@ fn build_errors_for_keys_and_attachments_stop_before_anything_is_written() {
         let open = dir.path().join("open.key");
         std::fs::copy(&key, &open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
-        check(&["--signing-key", s(&open)], "chmod 600");
+        check(&["--signing-key", p(&open)], "chmod 600");
     }
     // bad --attach path
     check(
-        &["--attach", s(&dir.path().join("absent.md"))],
+        &["--attach", p(&dir.path().join("absent.md"))],
         "cannot read --attach file `",
     );
-    check(&["--attach", s(dir.path())], "not a regular file");
+    check(&["--attach", p(dir.path())], "not a regular file");
     // key material is refused
     check(
-        &["--attach", s(&key)],
+        &["--attach", p(&key)],
         "holds key material (a PEM private key)",
     );
     // unreadable inventory
@@ -591,9 +582,9 @@ fn build_errors_for_keys_and_attachments_stop_before_anything_is_written() {
         "evidence",
         "build",
         "--out",
-        s(&out_dir),
+        p(&out_dir),
         "--inventory-in",
-        s(&dir.path().join("nope.json")),
+        p(&dir.path().join("nope.json")),
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -624,7 +615,7 @@ fn attached_cell_files_become_descriptions_without_key_material() {
     let out = build(
         &bundle,
         INVENTORY,
-        &["--attach", s(&cell), "--attach", s(&keyring)],
+        &["--attach", p(&cell), "--attach", p(&keyring)],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let all = files(&bundle);
@@ -668,7 +659,7 @@ fn diff_shows_new_failures_fixes_resources_and_control_changes() {
     let (old, new) = (dir.path().join("old"), dir.path().join("new"));
     assert_eq!(build(&old, INVENTORY, &[]).status.code(), Some(0));
     assert_eq!(build(&new, LATER, &[]).status.code(), Some(0));
-    let out = cmd(&["evidence", "diff", s(&old), s(&new), "--format", "json"]);
+    let out = cmd(&["evidence", "diff", p(&old), p(&new), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let d: Value = serde_json::from_slice(&out.stdout).unwrap();
     let pairs = |key: &str| -> BTreeSet<(String, String)> {
@@ -752,7 +743,7 @@ fn diff_shows_new_failures_fixes_resources_and_control_changes() {
         "{changes:?}"
     );
 
-    let out = cmd(&["evidence", "diff", s(&old), s(&new)]);
+    let out = cmd(&["evidence", "diff", p(&old), p(&new)]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(
@@ -760,7 +751,7 @@ fn diff_shows_new_failures_fixes_resources_and_control_changes() {
         "{text}"
     );
     assert!(text.contains("1 new failure(s), "), "{text}");
-    let out = cmd(&["evidence", "diff", s(&old), s(&new), "--format", "markdown"]);
+    let out = cmd(&["evidence", "diff", p(&old), p(&new), "--format", "markdown"]);
     assert!(
         stdout(&out).starts_with("# Evidence diff\n"),
         "{}",
@@ -768,14 +759,14 @@ fn diff_shows_new_failures_fixes_resources_and_control_changes() {
     );
     assert!(stdout(&out).contains("## Fixed\n"), "{}", stdout(&out));
 
-    let out = cmd(&["evidence", "diff", s(&old), s(&old)]);
+    let out = cmd(&["evidence", "diff", p(&old), p(&old)]);
     assert!(
         stdout(&out).contains("0 new failure(s), 0 fixed, 0 control(s) changed status"),
         "{}",
         stdout(&out)
     );
 
-    let out = cmd(&["evidence", "diff", s(&old), s(dir.path())]);
+    let out = cmd(&["evidence", "diff", p(&old), p(dir.path())]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("pass two directories written by `atrest evidence build --out`"),
@@ -783,7 +774,7 @@ fn diff_shows_new_failures_fixes_resources_and_control_changes() {
         stderr(&out)
     );
     std::fs::write(new.join("controls.json"), "{").unwrap();
-    let out = cmd(&["evidence", "diff", s(&old), s(&new)]);
+    let out = cmd(&["evidence", "diff", p(&old), p(&new)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("is not a valid control matrix"),
@@ -826,7 +817,7 @@ fn advise_and_plan_write_decision_records() {
     assert!(adr.contains("https://"), "facts carry their sources: {adr}");
 
     let fleet = repo_path("examples/fleet.csv");
-    let out = cmd(&["plan", "-i", s(&fleet), "--format", "adr"]);
+    let out = cmd(&["plan", "-i", p(&fleet), "--format", "adr"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let plan = stdout(&out);
     assert!(plan.starts_with("# ADR: encryption at rest for "), "{plan}");
@@ -843,16 +834,16 @@ fn advise_and_plan_write_decision_records() {
 #[test]
 fn audit_renders_html_and_ocsf() {
     let inv = repo_path(INVENTORY);
-    let out = cmd(&["audit", "--inventory-in", s(&inv), "--format", "html"]);
+    let out = cmd(&["audit", "--inventory-in", p(&inv), "--format", "html"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let html = stdout(&out);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("Content-Security-Policy"));
     assert!(html.contains("PCI DSS 4.0.1"));
-    let out = cmd(&["audit", "--inventory-in", s(&inv), "--format", "ocsf"]);
+    let out = cmd(&["audit", "--inventory-in", p(&inv), "--format", "ocsf"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let out = cmd(&["audit", "--inventory-in", s(&inv), "--format", "json"]);
+    let out = cmd(&["audit", "--inventory-in", p(&inv), "--format", "json"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(events.len(), report["findings"].as_array().unwrap().len());
 }
@@ -880,9 +871,9 @@ fn build_flag_errors_are_usage_errors() {
         "evidence",
         "build",
         "--out",
-        s(&out_dir),
+        p(&out_dir),
         "--inventory-in",
-        s(&inv),
+        p(&inv),
         "--regions",
         "eu-west-1",
     ]);
@@ -892,7 +883,7 @@ fn build_flag_errors_are_usage_errors() {
         "{}",
         stderr(&out)
     );
-    let out = cmd(&["evidence", "build", "--inventory-in", s(&inv)]);
+    let out = cmd(&["evidence", "build", "--inventory-in", p(&inv)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--out <DIR>"), "{}", stderr(&out));
     assert!(!out_dir.exists());
@@ -907,7 +898,7 @@ fn live_build_input_is_checked_before_any_call() {
         "evidence",
         "build",
         "--out",
-        s(&out_dir),
+        p(&out_dir),
         "--endpoint-url",
         "localhost:1",
         "--region",
@@ -923,7 +914,7 @@ fn live_build_input_is_checked_before_any_call() {
         "evidence",
         "build",
         "--out",
-        s(&out_dir),
+        p(&out_dir),
         "--db-tag",
         "=x",
         "--region",
@@ -941,7 +932,7 @@ fn live_build_needs_the_aws_feature() {
         "evidence",
         "build",
         "--out",
-        s(&dir.path().join("out")),
+        p(&dir.path().join("out")),
         "--regions",
         "eu-west-1",
     ]);
@@ -959,7 +950,7 @@ fn keygen_and_attach_edge_errors() {
         "evidence",
         "keygen",
         "--out",
-        s(&dir.path().join("no/such/dir/k")),
+        p(&dir.path().join("no/such/dir/k")),
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -980,9 +971,9 @@ fn keygen_and_attach_edge_errors() {
         INVENTORY,
         &[
             "--attach",
-            s(&a.join("notes.md")),
+            p(&a.join("notes.md")),
             "--attach",
-            s(&b.join("notes.md")),
+            p(&b.join("notes.md")),
         ],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -997,7 +988,7 @@ fn keygen_and_attach_edge_errors() {
         .unwrap()
         .set_len(16 * 1024 * 1024 + 1)
         .unwrap();
-    let out = build(&out_dir, INVENTORY, &["--attach", s(&big)]);
+    let out = build(&out_dir, INVENTORY, &["--attach", p(&big)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("attachments are limited to 16 MiB"),
@@ -1021,7 +1012,7 @@ fn verify_reports_an_edited_manifest_without_a_signature_check() {
         .unwrap()
         .push(serde_json::json!({"path": "../outside.txt", "sha256": "00", "bytes": 0}));
     std::fs::write(&manifest_path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-    let out = cmd(&["evidence", "verify", s(&bundle), "--no-signature"]);
+    let out = cmd(&["evidence", "verify", p(&bundle), "--no-signature"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("the manifest lists `../outside.txt`, a path outside the bundle"),
@@ -1035,7 +1026,7 @@ fn verify_reports_an_edited_manifest_without_a_signature_check() {
     let out = cmd(&[
         "evidence",
         "verify",
-        s(&bundle),
+        p(&bundle),
         "--no-signature",
         "--format",
         "json",
@@ -1052,7 +1043,7 @@ fn verify_reports_an_edited_manifest_without_a_signature_check() {
     );
 
     std::fs::write(&manifest_path, "not json").unwrap();
-    let out = cmd(&["evidence", "verify", s(&bundle), "--no-signature"]);
+    let out = cmd(&["evidence", "verify", p(&bundle), "--no-signature"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("manifest.json is not a valid manifest"),
@@ -1068,7 +1059,7 @@ fn verify_reports_an_edited_manifest_without_a_signature_check() {
         )
         .unwrap();
         std::os::unix::fs::symlink("/etc/hostname", bundle.join("link")).unwrap();
-        let out = cmd(&["evidence", "verify", s(&bundle), "--no-signature"]);
+        let out = cmd(&["evidence", "verify", p(&bundle), "--no-signature"]);
         assert_eq!(out.status.code(), Some(1));
         assert!(
             stdout(&out).contains("not a regular file: link"),

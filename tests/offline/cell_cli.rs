@@ -1,68 +1,21 @@
 //! `atrest cell ...` end to end through the real binary: the workflows and every user-facing error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use support::{atrest, stderr, stdout};
+use crate::support::cli::{assert_error_quoting as assert_error, assert_error_style, p, run_stdin};
+use crate::support::{atrest, stderr, stdout};
 
 fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null());
-    support::run(cmd)
-}
-
-fn run_stdin(cmd: &mut Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    crate::support::run(cmd)
 }
 
 fn cell(args: &[&str]) -> Command {
     let mut cmd = atrest();
     cmd.arg("cell").args(args);
     cmd
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Asserts exit `code` and an error line in the house style: `error: ` + lowercase, no final period, a hint, and
-/// the user's input (flags, paths, values) in backticks.
-fn assert_error(out: &Output, code: i32, needle: &str) {
-    assert_error_style(out, code, needle);
-    assert!(stderr(out).contains('`'), "no backticks: {}", stderr(out));
-}
-
-/// The same, for a message that quotes no user input.
-fn assert_error_style(out: &Output, code: i32, needle: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    let line = err.lines().next().unwrap_or_default();
-    let message = line
-        .strip_prefix("error: ")
-        .unwrap_or_else(|| panic!("no `error: ` prefix: {err}"));
-    assert!(message.contains(needle), "`{needle}` not in: {message}");
-    assert!(
-        message.chars().next().is_some_and(|c| !c.is_uppercase()),
-        "starts uppercase: {message}"
-    );
-    assert!(!message.ends_with('.'), "ends with a period: {message}");
-    assert!(message.contains("; "), "no hint: {message}");
 }
 
 struct Keys {

@@ -3,9 +3,7 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use support::{atrest, moto_endpoint, run, stderr};
+use crate::support::{atrest, moto_endpoint, run, stderr};
 
 fn live(args: &[&str]) -> serde_json::Value {
     let endpoint = moto_endpoint();

@@ -3,11 +3,10 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use crate::support::{atrest, moto_endpoint, stderr, stdout};
 use atrest::cell::{
     CacheLimits, CellEncryptor, CellError, Context, KeyError, KeyFileProvider, KeyProvider,
     Keyring, KmsProvider, KmsSetupError,
@@ -16,7 +15,6 @@ use aws_config::BehaviorVersion;
 use aws_sdk_kms::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_kms::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use aws_sdk_kms::error::BoxError;
-use support::{atrest, moto_endpoint, stderr, stdout};
 
 const REGION: &str = "eu-west-3";
 
@@ -259,7 +257,7 @@ fn cli_encrypts_and_decrypts_with_kms() {
         &endpoint,
     ];
     let ctx = ["--table", "users", "--column", "ssn", "--row", "5"];
-    let out = support::run(
+    let out = crate::support::run(
         cli(&["encrypt"])
             .args(kms)
             .args(ctx)
@@ -267,7 +265,7 @@ fn cli_encrypts_and_decrypts_with_kms() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
-    let out = support::run(cli(&["decrypt"]).args(kms).args(ctx).args(&lines));
+    let out = crate::support::run(cli(&["decrypt"]).args(kms).args(ctx).args(&lines));
     assert_eq!(
         stdout(&out),
         "078-05-1120\n219-09-9999\n",
@@ -284,7 +282,7 @@ fn cli_encrypts_and_decrypts_with_kms() {
         "--endpoint-url",
         "http://127.0.0.1:9",
     ];
-    let out = support::run(cli(&["decrypt"]).args(down).args(ctx).arg(&lines[0]));
+    let out = crate::support::run(cli(&["decrypt"]).args(down).args(ctx).arg(&lines[0]));
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).starts_with("error: cannot unwrap the data key of value 1: "),
@@ -299,7 +297,7 @@ fn cli_kms_errors() {
     let s = setup(1);
     let endpoint = moto_endpoint();
     let ctx = ["--table", "users", "--column", "ssn", "v"];
-    let out = support::run(
+    let out = crate::support::run(
         cli(&[
             "encrypt",
             "--kms-key-id",
@@ -318,7 +316,7 @@ fn cli_kms_errors() {
         stderr(&out)
     );
 
-    let out = support::run(
+    let out = crate::support::run(
         cli(&[
             "encrypt",
             "--kms-key-id",
@@ -337,7 +335,7 @@ fn cli_kms_errors() {
         stderr(&out)
     );
 
-    let out = support::run(
+    let out = crate::support::run(
         cli(&[
             "encrypt",
             "--kms-key-id",
@@ -357,7 +355,7 @@ fn cli_kms_errors() {
     );
 
     let missing = "arn:aws:kms:eu-west-3:123456789012:key/00000000-0000-0000-0000-000000000000";
-    let out = support::run(
+    let out = crate::support::run(
         cli(&[
             "encrypt",
             "--kms-key-id",
@@ -377,7 +375,7 @@ fn cli_kms_errors() {
         stderr(&out)
     );
 
-    let out = support::run(
+    let out = crate::support::run(
         cli(&[
             "encrypt",
             "--kms-key-id",
@@ -407,7 +405,7 @@ fn cli_kms_errors() {
         "--endpoint-url",
         endpoint.as_str(),
     ];
-    let out = support::run(
+    let out = crate::support::run(
         cli(&[
             "encrypt",
             "--keyring",

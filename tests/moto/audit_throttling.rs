@@ -4,12 +4,10 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
-use support::{atrest, moto_endpoint, repo_path, run, stderr};
+use crate::support::{atrest, moto_endpoint, repo_path, run, stderr};
 
 /// This test's own region on the shared local endpoint.
 const REGION: &str = "il-central-1";

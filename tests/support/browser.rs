@@ -1,6 +1,6 @@
 //! Renders an HTML page in a real headless browser (Debian `chromium`; `scripts/test.sh` installs it) and reports
-//! what the page asked the network for. Used by `evidence_html.rs` and `evidence_moto.rs` (`#[path]` module); on
-//! its own this file has no tests.
+//! what the page asked the network for. Used by the offline `evidence_html` tests and the
+//! live `evidence` bundle test.
 //!
 //! How "no network request" is established: Chromium writes a NetLog (`--log-net-log`). Every URL request appears
 //! there as a `URL_REQUEST_START_JOB` event with the request's initiator. Requests a page makes carry the page's

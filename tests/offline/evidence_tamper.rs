@@ -3,8 +3,6 @@
 //! binary.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use atrest::audit::run::{Source, audit};
 use atrest::audit::store;
 use atrest::evidence::bundle::{self, Input};
@@ -15,7 +13,7 @@ fn signed_bundle(dir: &std::path::Path) -> (std::path::PathBuf, PublicKey) {
     let key_path = dir.join("k");
     let public = signing::generate(&key_path).unwrap();
     let key = SigningKey::load(&key_path).unwrap();
-    let inventory = store::load(&support::repo_path(
+    let inventory = store::load(&crate::support::repo_path(
         "tests/fixtures/evidence/inventory.json",
     ))
     .unwrap();

@@ -6,50 +6,11 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use atrest::cell::{
-    CacheLimits, CellEncryptor, Context, DataKey, GeneratedKey, KeyCache, KeyError,
-    KeyFileProvider, KeyProvider, Keyring, ProviderKind, Scope,
+    CacheLimits, CellEncryptor, Context, DataKey, GeneratedKey, KeyCache, KeyError, KeyProvider,
+    Keyring, ProviderKind, Scope,
 };
 
-/// Counts calls and optionally slows `generate` down, around a key-file provider.
-struct Counting {
-    inner: KeyFileProvider,
-    generated: AtomicUsize,
-    unwrapped: AtomicUsize,
-    delay: Duration,
-}
-
-impl Counting {
-    fn new(delay: Duration) -> Arc<Self> {
-        Arc::new(Counting {
-            inner: KeyFileProvider::ephemeral().unwrap(),
-            generated: AtomicUsize::new(0),
-            unwrapped: AtomicUsize::new(0),
-            delay,
-        })
-    }
-}
-
-impl KeyProvider for Counting {
-    fn id(&self) -> &str {
-        self.inner.id()
-    }
-    fn kind(&self) -> ProviderKind {
-        self.inner.kind()
-    }
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
-        self.generated.fetch_add(1, Ordering::SeqCst);
-        std::thread::sleep(self.delay);
-        self.inner.generate(scope)
-    }
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
-        self.unwrapped.fetch_add(1, Ordering::SeqCst);
-        std::thread::sleep(self.delay);
-        self.inner.unwrap_key(wrapped, scope)
-    }
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
-        self.inner.wrap_key(key, scope)
-    }
-}
+use crate::support::providers::Counting;
 
 fn limits(messages: u64) -> CacheLimits {
     CacheLimits {

@@ -4,12 +4,10 @@
 //! against them, plus what atrest promises on top (title, status, unique finding ids).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::{atrest, repo_path, run, stderr};
 use serde_json::Value;
-use support::{atrest, repo_path, run, stderr};
 
 fn schema() -> Value {
     serde_json::from_slice(

@@ -2,8 +2,6 @@
 //! project promises are present with the right numbers, and manual controls say what evidence to attach.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use atrest::audit::{catalog, checks};
@@ -26,12 +24,13 @@ fn find<'a>(all: &'a [Framework], id: &str) -> &'a Framework {
 
 #[test]
 fn every_framework_file_loads() {
-    let files: BTreeSet<String> = std::fs::read_dir(support::repo_path("decision/frameworks"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let files: BTreeSet<String> =
+        std::fs::read_dir(crate::support::repo_path("decision/frameworks"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
     let loaded: BTreeSet<String> = frameworks().into_iter().map(|f| f.id).collect();
     assert_eq!(files, loaded);
     assert_eq!(
@@ -45,13 +44,15 @@ fn every_framework_file_loads() {
 
 #[test]
 fn a_dangling_check_id_fails_the_load() {
-    let text = std::fs::read_to_string(support::repo_path("decision/frameworks/pci-dss.toml"))
-        .unwrap()
-        .replacen(
-            "\"kms_key_rotation_enabled\"",
-            "\"kms_key_rotation_enable\"",
-            1,
-        );
+    let text = std::fs::read_to_string(crate::support::repo_path(
+        "decision/frameworks/pci-dss.toml",
+    ))
+    .unwrap()
+    .replacen(
+        "\"kms_key_rotation_enabled\"",
+        "\"kms_key_rotation_enable\"",
+        1,
+    );
     let check_ids: Vec<&str> = checks::ALL.iter().map(|c| c.id).collect();
     let catalog = Catalog::embedded().unwrap();
     let fact_ids: Vec<&str> = catalog.facts.keys().map(String::as_str).collect();
@@ -211,7 +212,7 @@ fn every_check_is_mapped_and_its_facts_exist() {
 
 #[test]
 fn docs_list_every_control() {
-    let docs = std::fs::read_to_string(support::repo_path("docs/evidence.md")).unwrap();
+    let docs = std::fs::read_to_string(crate::support::repo_path("docs/evidence.md")).unwrap();
     for fw in frameworks() {
         for c in &fw.controls {
             assert!(

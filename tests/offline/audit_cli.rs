@@ -2,12 +2,10 @@
 //! such as custom key stores and the EBS default key), output formats, exit codes, and every user-facing error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-use support::{atrest, repo_path, run, stderr, stdout};
+use crate::support::cli::json;
+use crate::support::{atrest, repo_path, run, stderr, stdout};
 
 const FIXTURE: &str = "tests/fixtures/audit/custom-key-stores.json";
 
@@ -18,11 +16,6 @@ fn audit_fixture(extra: &[&str]) -> std::process::Output {
         .arg(&fixture)
         .args(extra);
     run(&mut cmd)
-}
-
-fn json(output: &std::process::Output) -> Value {
-    serde_json::from_str(&stdout(output))
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
 }
 
 fn short(arn: &str) -> String {

@@ -2,13 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use atrest::cell::{
-    CacheLimits, CellEncryptor, CellError, Context, DataKey, GeneratedKey, KeyError,
-    KeyFileProvider, KeyProvider, Keyring, ProviderKind, Scope,
-};
+use atrest::cell::{CacheLimits, CellEncryptor, CellError, Context, KeyFileProvider, Keyring};
+
+use crate::support::providers::Counting;
 use proptest::prelude::*;
 
 fn encryptors() -> &'static (CellEncryptor, CellEncryptor) {
@@ -97,7 +95,7 @@ proptest! {
         limit in 1u64..6,
         ops in proptest::collection::vec((0usize..4, 1usize..5), 1..60),
     ) {
-        let provider = Arc::new(Counting(KeyFileProvider::ephemeral().unwrap(), AtomicUsize::new(0)));
+        let provider = Counting::new(std::time::Duration::ZERO);
         let cells = CellEncryptor::builder(provider.clone())
             .limits(CacheLimits { max_messages: limit, ..CacheLimits::default() })
             .build()
@@ -123,28 +121,7 @@ proptest! {
             for s in &sealed {
                 prop_assert_eq!(cells.decrypt(&scopes[scope], s).unwrap(), b"v");
             }
-            prop_assert_eq!(provider.1.load(Ordering::SeqCst), expected);
+            prop_assert_eq!(provider.generated(), expected);
         }
-    }
-}
-
-struct Counting(KeyFileProvider, AtomicUsize);
-
-impl KeyProvider for Counting {
-    fn id(&self) -> &str {
-        self.0.id()
-    }
-    fn kind(&self) -> ProviderKind {
-        self.0.kind()
-    }
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
-        self.1.fetch_add(1, Ordering::SeqCst);
-        self.0.generate(scope)
-    }
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
-        self.0.unwrap_key(wrapped, scope)
-    }
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
-        self.0.wrap_key(key, scope)
     }
 }

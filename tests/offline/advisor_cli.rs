@@ -1,19 +1,13 @@
 //! The advisor from the command line, as a user types it: every user-facing error has a test here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
-use support::{atrest, run, stderr, stdout};
+use crate::support::cli::json;
+use crate::support::{atrest, run, stderr, stdout};
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
-}
-
-fn json(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
 }
 
 #[test]
