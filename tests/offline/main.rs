@@ -18,6 +18,7 @@ mod cell_cli;
 mod cell_props;
 mod cell_roundtrip;
 mod cell_vectors;
+mod cli_output;
 mod evidence_cli;
 mod evidence_frameworks;
 mod evidence_html;

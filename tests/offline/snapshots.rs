@@ -183,7 +183,7 @@ fn plan_of_the_example_fleet_in_every_format() {
 }
 
 /// A fixed Ed25519 signing key: PKCS#8 v1 around the seed 0x01..=0x20, so the key fingerprint never changes.
-fn fixed_signing_key(dir: &Path) -> std::path::PathBuf {
+pub fn fixed_signing_key(dir: &Path) -> std::path::PathBuf {
     use base64::Engine;
     let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
     der.extend(1u8..=32);
