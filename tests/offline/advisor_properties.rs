@@ -137,7 +137,9 @@ proptest! {
         let (key, ladder) = tightenings()[which];
         let req = build(&pairs);
         let current = match req.get(key) { Some(v) => v.render(), None => String::new() };
-        let Some(at) = ladder.iter().position(|v| *v == current) else { return Ok(()); };
+        let at = ladder.iter().position(|v| *v == current);
+        prop_assume!(at.is_some(), "value not on the ladder");
+        let at = at.unwrap();
         let stricter = ladder[(at + step).min(ladder.len() - 1)];
         let mut hard = req.clone();
         hard.set(catalog(), key, stricter, "test").unwrap();

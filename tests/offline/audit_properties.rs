@@ -56,6 +56,21 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A KMS action or a pattern of them, as policies write them.
+fn action() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "kms:*",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+        "kms:CreateGrant",
+        "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "*",
+    ])
+    .prop_map(str::to_string)
+}
+
 /// A policy document: `{"Statement": [...]}` with arbitrary statements, or a fully arbitrary value.
 fn policy_document() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -69,13 +84,44 @@ fn policy_document() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
+    /// Whatever the document, parsing returns statements or an error, and only an Allow statement grants.
     #[test]
-    fn any_key_policy_parses_or_is_rejected(doc in policy_document()) {
+    fn any_key_policy_parses_or_is_rejected(doc in policy_document(), action in action()) {
         if let Ok(statements) = policy::parse(&doc) {
             for s in &statements {
-                let _ = s.grants("kms:Decrypt");
+                prop_assert!(s.allow || !s.grants(&action), "a Deny grants `{action}`: {doc}");
                 let _ = s.restricted_by(&["aws:SourceAccount"]);
             }
+        }
+    }
+
+    /// Well-formed statements are read for their effect and actions: as Deny they grant nothing, and the same
+    /// statements as Allow grant each action they name.
+    #[test]
+    fn deny_statements_grant_nothing_and_the_same_allows_grant_their_actions(
+        statements in prop::collection::vec((prop::collection::vec(action(), 1..4), any::<bool>()), 1..4),
+        probe in action(),
+    ) {
+        let document = |effect: &str| {
+            let list: Vec<Value> = statements
+                .iter()
+                .map(|(actions, as_list)| {
+                    let action = if *as_list || actions.len() > 1 { json!(actions) } else { json!(actions[0]) };
+                    json!({"Effect": effect, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": action, "Resource": "*"})
+                })
+                .collect();
+            json!({"Version": "2012-10-17", "Statement": list}).to_string()
+        };
+        let denies = policy::parse(&document("Deny")).unwrap();
+        prop_assert_eq!(denies.len(), statements.len());
+        prop_assert!(denies.iter().all(|s| !s.allow && !s.grants(&probe)));
+        let allows = policy::parse(&document("Allow")).unwrap();
+        for (s, (actions, _)) in allows.iter().zip(&statements) {
+            for a in actions {
+                prop_assert!(s.grants(a), "Allow of {actions:?} does not grant `{a}`");
+            }
+            let named = actions.iter().any(|a| policy::action_matches(a, &probe));
+            prop_assert_eq!(s.grants(&probe), named, "{:?} and `{}`", actions, probe);
         }
     }
 
