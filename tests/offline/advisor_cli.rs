@@ -1,7 +1,7 @@
 //! The advisor from the command line, as a user types it: every user-facing error has a test here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::support::cli::json;
+use crate::support::cli::{assert_error_style, json};
 use crate::support::{atrest, run, stderr, stdout};
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
@@ -57,11 +57,10 @@ fn explain_prints_options_rules_facts_and_engines() {
 #[test]
 fn explain_unknown_id_suggests_the_closest() {
     let out = run(atrest().args(["explain", "ec2-lux"]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("nothing is called `ec2-lux`; did you mean `ec2-luks`?"),
-        "{}",
-        stderr(&out)
+    assert_error_style(
+        &out,
+        2,
+        "nothing is called `ec2-lux`; did you mean `ec2-luks`?",
     );
 }
 
@@ -158,13 +157,10 @@ fn unknown_requirement_key_names_file_line_and_fix() {
         "[database]\nengine = \"postgres\"\n\n[data]\ngranularty = \"column\"\n",
     );
     let out = run(atrest().args(["advise", "-r", &file]));
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains(&format!(
-            "{file}:5: unknown key `granularty` in `[data]`; did you mean `granularity`?"
-        )),
-        "{err}"
+    assert_error_style(
+        &out,
+        2,
+        &format!("{file}:5: unknown key `granularty` in `[data]`; did you mean `granularity`?"),
     );
 }
 
@@ -172,14 +168,18 @@ fn unknown_requirement_key_names_file_line_and_fix() {
 fn unknown_requirement_value_suggests_the_closest() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(&dir, "req.toml", "[keys]\nfips = \"140-3-l4\"\n");
-    let err = stderr(&run(atrest().args(["advise", "-r", &file])));
-    assert!(
-        err.contains(":2: `keys.fips`: `140-3-l4` is not a `fips` value; did you mean `140-3-l3`?"),
-        "{err}"
+    let out = run(atrest().args(["advise", "-r", &file]));
+    assert_error_style(
+        &out,
+        2,
+        ":2: `keys.fips`: `140-3-l4` is not a `fips` value; did you mean `140-3-l3`?",
     );
     let out = run(atrest().args(["advise", "--hosting", "manged"]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--hosting: `database.hosting`: `manged` is not a `hosting` value; did you mean `managed`?"), "{}", stderr(&out));
+    assert_error_style(
+        &out,
+        2,
+        "--hosting: `database.hosting`: `manged` is not a `hosting` value; did you mean `managed`?",
+    );
 }
 
 #[test]
@@ -205,8 +205,11 @@ fn unknown_section_and_bad_toml_are_named() {
 #[test]
 fn missing_requirements_file_is_a_usage_error() {
     let out = run(atrest().args(["advise", "-r", "/nonexistent/req.toml"]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot read requirements file `/nonexistent/req.toml`"));
+    assert_error_style(
+        &out,
+        2,
+        "cannot read requirements file `/nonexistent/req.toml`",
+    );
 }
 
 #[test]
@@ -215,10 +218,10 @@ fn malformed_set_flag_is_explained() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--set `keys.fips`: write section.key=value"));
     let out = run(atrest().args(["advise", "--set", "keys.fip=none"]));
-    assert!(
-        stderr(&out).contains("unknown requirement `keys.fip`; did you mean `keys.fips`?"),
-        "{}",
-        stderr(&out)
+    assert_error_style(
+        &out,
+        2,
+        "unknown requirement `keys.fip`; did you mean `keys.fips`?",
     );
 }
 

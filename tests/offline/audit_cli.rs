@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::cli::json;
+use crate::support::cli::{assert_error_style, json};
 use crate::support::{atrest, repo_path, run, stderr, stdout};
 
 const FIXTURE: &str = "tests/fixtures/audit/custom-key-stores.json";
@@ -286,12 +286,7 @@ fn json_is_deterministic() {
 
 fn expect_usage_error(args: &[&str], needle: &str) {
     let out = run(atrest().args(args));
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains(needle),
-        "{args:?}: expected {needle:?} in {err}"
-    );
+    assert_error_style(&out, 2, needle.strip_prefix("error: ").unwrap_or(needle));
     assert!(stdout(&out).is_empty(), "{args:?}: no report on error");
 }
 

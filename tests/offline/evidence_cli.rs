@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::cli::{cmd, p};
+use crate::support::cli::{assert_error_style, cmd, p};
 use crate::support::{repo_path, stderr, stdout};
 use serde_json::Value;
 
@@ -424,20 +424,10 @@ fn verify_errors_name_the_fix() {
 
     let file = dir.path().join("adr.md");
     let out = verify(&file, &public);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is not a directory; pass the directory"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error_style(&out, 2, "is not a directory; pass the directory");
 
     let out = verify(&bundle, &dir.path().join("nope.pub"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: cannot read key `"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error_style(&out, 2, "cannot read key `");
     assert!(
         stderr(&out).contains("atrest evidence keygen"),
         "{}",
@@ -460,32 +450,17 @@ fn build_refuses_a_non_empty_or_non_directory_out() {
     std::fs::create_dir(&out_dir).unwrap();
     std::fs::write(out_dir.join("keep.txt"), "mine").unwrap();
     let out = build(&out_dir, INVENTORY, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: output directory `")
-            && stderr(&out).contains("is not empty"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error_style(&out, 2, "is not empty");
+    assert!(stderr(&out).starts_with("error: output directory `"));
     assert_eq!(files(&out_dir).len(), 1, "nothing was written");
 
     let file = dir.path().join("file");
     std::fs::write(&file, "x").unwrap();
     let out = build(&file, INVENTORY, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("exists and is not a directory"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error_style(&out, 2, "exists and is not a directory");
 
     let out = build(&dir.path().join("missing/parent/out"), INVENTORY, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("its parent directory does not exist"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error_style(&out, 2, "its parent directory does not exist");
 
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -976,11 +951,10 @@ fn keygen_and_attach_edge_errors() {
             p(&b.join("notes.md")),
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("two --attach files are named `notes.md`; rename one"),
-        "{}",
-        stderr(&out)
+    assert_error_style(
+        &out,
+        2,
+        "two --attach files are named `notes.md`; rename one",
     );
 
     let big = dir.path().join("big.bin");
@@ -989,12 +963,7 @@ fn keygen_and_attach_edge_errors() {
         .set_len(16 * 1024 * 1024 + 1)
         .unwrap();
     let out = build(&out_dir, INVENTORY, &["--attach", p(&big)]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("attachments are limited to 16 MiB"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error_style(&out, 2, "attachments are limited to 16 MiB");
     assert!(!out_dir.exists());
 }
 
