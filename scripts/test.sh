@@ -9,7 +9,7 @@ cd "$root"
 # Debian packages the tests use (installed only when missing).
 need=()
 command -v python3 >/dev/null || need+=(python3 python3-venv)
-# The HTML report is checked in a real headless browser (tests/evidence_html.rs, tests/evidence_moto.rs).
+# The HTML report is checked in a real headless browser (tests/offline/evidence_html.rs, tests/moto/evidence.rs).
 command -v chromium >/dev/null || need+=(chromium)
 if [[ ${#need[@]} -gt 0 ]]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

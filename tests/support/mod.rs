@@ -1,6 +1,12 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod cli;
+pub mod providers;
+#[cfg(feature = "aws")]
+pub mod seed;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

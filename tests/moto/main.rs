@@ -1,0 +1,12 @@
+//! Every integration test that talks to the local AWS endpoint (moto server on 127.0.0.1, started by
+//! `scripts/test.sh`), in one binary. The endpoint is shared, so each test seeds its own regions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod advisor_live;
+mod audit;
+mod audit_throttling;
+mod cell_kms;
+mod evidence;
