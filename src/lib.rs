@@ -12,6 +12,7 @@ pub mod cell;
 pub mod cli;
 pub mod error;
 pub mod evidence;
+pub mod fsutil;
 pub mod model;
 pub mod report;
 pub mod suggest;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use atrest::cell::{
-    CacheLimits, CellEncryptor, Context, DataKey, GeneratedKey, KeyCache, KeyError,
-    KeyFileProvider, KeyProvider, Keyring, ProviderKind, Scope,
+    CacheLimits, CellEncryptor, Context, DataKey, GeneratedKey, KeyCache, KeyFileProvider,
+    KeyProvider, KeyScope, Keyring, ProviderError, ProviderKind,
 };
 
 /// Counts calls and optionally slows `generate` down, around a key-file provider.
@@ -36,17 +36,17 @@ impl KeyProvider for Counting {
     fn kind(&self) -> ProviderKind {
         self.inner.kind()
     }
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
+    fn generate(&self, scope: &KeyScope) -> Result<GeneratedKey, ProviderError> {
         self.generated.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
         self.inner.generate(scope)
     }
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
+    fn unwrap_key(&self, wrapped: &[u8], scope: &KeyScope) -> Result<DataKey, ProviderError> {
         self.unwrapped.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
         self.inner.unwrap_key(wrapped, scope)
     }
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
+    fn wrap_key(&self, key: &DataKey, scope: &KeyScope) -> Result<Vec<u8>, ProviderError> {
         self.inner.wrap_key(key, scope)
     }
 }
@@ -266,16 +266,16 @@ fn provider_failure_reaches_every_waiter_and_is_not_cached() {
         fn kind(&self) -> ProviderKind {
             ProviderKind::AwsKms
         }
-        fn generate(&self, _: &Scope) -> Result<GeneratedKey, KeyError> {
+        fn generate(&self, _: &KeyScope) -> Result<GeneratedKey, ProviderError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(50));
-            Err(KeyError::Unavailable("throttled".into()))
+            Err(ProviderError::unavailable("throttled"))
         }
-        fn unwrap_key(&self, _: &[u8], _: &Scope) -> Result<DataKey, KeyError> {
-            Err(KeyError::Rejected)
+        fn unwrap_key(&self, _: &[u8], _: &KeyScope) -> Result<DataKey, ProviderError> {
+            Err(ProviderError::Rejected)
         }
-        fn wrap_key(&self, _: &DataKey, _: &Scope) -> Result<Vec<u8>, KeyError> {
-            Err(KeyError::Rejected)
+        fn wrap_key(&self, _: &DataKey, _: &KeyScope) -> Result<Vec<u8>, ProviderError> {
+            Err(ProviderError::Rejected)
         }
     }
     let provider = Arc::new(Failing(AtomicUsize::new(0)));

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use atrest::cell::{
-    CacheLimits, CellEncryptor, CellError, Context, DataKey, GeneratedKey, KeyError,
-    KeyFileProvider, KeyProvider, Keyring, ProviderKind, Scope,
+    CacheLimits, CellEncryptor, CellError, Context, DataKey, GeneratedKey, KeyFileProvider,
+    KeyProvider, KeyScope, Keyring, ProviderError, ProviderKind,
 };
 use proptest::prelude::*;
 
@@ -137,14 +137,14 @@ impl KeyProvider for Counting {
     fn kind(&self) -> ProviderKind {
         self.0.kind()
     }
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
+    fn generate(&self, scope: &KeyScope) -> Result<GeneratedKey, ProviderError> {
         self.1.fetch_add(1, Ordering::SeqCst);
         self.0.generate(scope)
     }
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
+    fn unwrap_key(&self, wrapped: &[u8], scope: &KeyScope) -> Result<DataKey, ProviderError> {
         self.0.unwrap_key(wrapped, scope)
     }
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
+    fn wrap_key(&self, key: &DataKey, scope: &KeyScope) -> Result<Vec<u8>, ProviderError> {
         self.0.wrap_key(key, scope)
     }
 }
