@@ -657,6 +657,35 @@ fn keyring_errors() {
         ),
         "check that the keyring file and its directory are writable",
     );
+
+    // A keyring whose blind-index key another key file wrapped.
+    let ring = k.dir.join("ring.json");
+    let other = k.dir.join("other.key");
+    assert!(
+        run(&mut cell(&["keygen", "--out", p(&other)]))
+            .status
+            .success()
+    );
+    let index = |key: &Path| {
+        run(
+            cell(&["encrypt", "--key-file", p(key), "--keyring", p(&ring)]).args([
+                "--blind-index",
+                "--table",
+                "t",
+                "--column",
+                "c",
+                "v",
+            ]),
+        )
+    };
+    assert!(index(&k.key).status.success());
+    let out = index(&other);
+    assert_error(
+        &out,
+        1,
+        "cannot unwrap the blind-index key: the wrapped data key was rejected",
+        "use the key source the keyring was written with (nothing was changed)",
+    );
 }
 
 #[test]
@@ -696,6 +725,25 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
         2,
         "rewrap needs the new key",
         "pass `--to-key-file FILE` or `--to-kms-key-id ARN`",
+    );
+    let none = k.dir.join("none.key");
+    let out = run(&mut cell(&[
+        "rewrap",
+        "--keyring",
+        p(&ring),
+        "--key-file",
+        p(&k.key),
+        "--to-key-file",
+        p(&none),
+    ]));
+    assert_error(
+        &out,
+        2,
+        &format!("cannot read key file `{}`: {ENOENT}", p(&none)),
+        &format!(
+            "check the path given to `--to-key-file`, or create a key file with `atrest cell keygen --out {}`",
+            p(&none)
+        ),
     );
     let out = run(&mut cell(&[
         "rewrap",
@@ -783,6 +831,8 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
     assert_error(&out, 1, DECRYPT_VALUE_1, DECRYPT_HELP);
 }
 
+const BENCH_HELP: &str = "pass `--millis` above 0 and `--sizes` between 0 and 67108864 bytes, e.g. `--sizes 64,1024 --millis 300`";
+
 #[test]
 fn bench_runs_and_validates() {
     let out = run(&mut cell(&["bench", "--sizes", "64", "--millis", "20"]));
@@ -793,7 +843,14 @@ fn bench_runs_and_validates() {
         &out,
         2,
         "the time per measurement must be above 0 ms",
-        "pass `--millis` above 0 and `--sizes` between 0 and 67108864 bytes, e.g. `--sizes 64,1024 --millis 300`",
+        BENCH_HELP,
+    );
+    let out = run(&mut cell(&["bench", "--sizes", "64,67108865"]));
+    assert_error(
+        &out,
+        2,
+        "a cell of 67108865 bytes is over the limit of 67108864 bytes",
+        BENCH_HELP,
     );
 }
 

@@ -211,6 +211,49 @@ pub enum KeyringError {
     Commitment { key_ref: [u8; KEY_REF_LEN] },
 }
 
+impl Help for ContextError {
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            Self::EmptyTable | Self::EmptyColumn => {
+                "name the table and the column the values belong to".into()
+            }
+            Self::ReservedKey { .. } => {
+                "use a non-empty key that does not start with `atrest:`".into()
+            }
+            Self::TooLong { .. } => "shorten the names and values".into(),
+        })
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
+impl Help for LimitsError {
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            Self::NoEntries => "allow at least one entry".into(),
+            Self::ZeroAge => "allow each data key some time".into(),
+            Self::Messages { max, .. } => format!("allow 1 to {max} cells per data key"),
+            Self::Bytes { min, .. } => format!("allow at least {min} bytes per data key"),
+        })
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
+impl Help for KeyringProblem {
+    fn help(&self) -> Option<String> {
+        Some("pass a keyring file that atrest wrote".into())
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
 impl Help for KeyringError {
     fn help(&self) -> Option<String> {
         Some(match self {
@@ -285,21 +328,14 @@ impl Help for CellError {
             Self::Decrypt => {
                 "check the key, the context and the keyring the value was written with".into()
             }
-            Self::Context(ContextError::EmptyTable | ContextError::EmptyColumn) => {
-                "name the table and the column the values belong to".into()
-            }
-            Self::Context(ContextError::ReservedKey { .. }) => {
-                "use a non-empty key that does not start with `atrest:`".into()
-            }
-            Self::Context(ContextError::TooLong { .. }) => "shorten the names and values".into(),
+            Self::Context(c) => return c.help(),
+            Self::Limits(l) => return l.help(),
             Self::TooLarge { .. } => "split the value or keep it outside the database".into(),
             Self::Provider(p) => return p.help(),
             Self::Keyring(k) => return k.help(),
             Self::IndexLength { min, max, .. } => format!("use {min} to {max} bytes"),
             Self::NoIndexKey => "keep the blind-index key in a keyring".into(),
-            Self::Limits(_) | Self::Format { .. } | Self::Random | Self::Internal(_) => {
-                RETRY.into()
-            }
+            Self::Format { .. } | Self::Random | Self::Internal(_) => RETRY.into(),
         })
     }
 

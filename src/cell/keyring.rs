@@ -347,10 +347,12 @@ fn read_file(path: &Path) -> Result<Option<State>, KeyringError> {
                 source: source.into(),
             });
         }
-        Err(e) => {
+        Err(_) => {
+            let not_a_file =
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
             return Err(KeyringError::Read {
                 path: path.to_owned(),
-                source: std::io::Error::other(e.to_string()).into(),
+                source: not_a_file.into(),
             });
         }
     };

@@ -219,7 +219,8 @@ impl TryFrom<(&CryptArgs, Option<usize>)> for Job {
         }
         let len = blind_index.map(BlindIndex::check_len).transpose();
         len.map_err(hint("pass `--index-length` between 1 and 32"))?;
-        if blind_index.is_some() && args.key.key_file.is_none() && args.keyring.is_none() {
+        let kms_only = args.key.key_file.is_none() && args.key.kms_key_id.is_some();
+        if blind_index.is_some() && kms_only && args.keyring.is_none() {
             return Err(CliError::usage("`--blind-index` with `--kms-key-id` needs `--keyring FILE` to hold the index key")
                 .with_help("pass `--keyring FILE`, or use `--key-file FILE`, whose key also derives blind indexes"));
         }
