@@ -682,7 +682,7 @@ fn keyring_errors() {
     let out = index(&other);
     assert_error(
         &out,
-        1,
+        2,
         "cannot unwrap the blind-index key: the wrapped data key was rejected",
         "use the key source the keyring was written with (nothing was changed)",
     );

@@ -274,9 +274,10 @@ impl Help for KeyringError {
     }
 
     fn is_usage(&self) -> bool {
-        matches!(
+        // A keyring another key wrapped is the wrong input, except while rewrapping (the caller's call).
+        !matches!(
             self,
-            Self::Missing { .. } | Self::Read { .. } | Self::TooLarge { .. } | Self::Invalid { .. }
+            Self::Write { .. } | Self::Lock { .. } | Self::Unwrap { .. } | Self::Commitment { .. }
         )
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::{AwsArgs, CliError, CliResult, Outcome};
+use super::{AwsArgs, CliError, CliResult, ErrorKind, Outcome};
 use crate::cell::bench::{self, BenchConfig};
 use crate::cell::csv::{self, ColumnJob, ColumnRole, CsvError};
 use crate::cell::format::MAX_PLAINTEXT_LEN;
@@ -340,7 +340,11 @@ fn rewrap(args: &RewrapArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let count = keyring.rewrap(from.as_ref(), to.as_ref()).map_err(|e| {
         let unwritable = matches!(e, CellError::Keyring(KeyringError::Write { .. } | KeyringError::Lock { .. }));
         let hint = "check that `--key-file` or `--kms-key-id` names the key the keyring was written with (nothing was changed)";
-        hinted(e, (!unwritable).then(|| hint.into()))
+        // Nothing was changed, whatever failed: a failure to run, not bad input.
+        CliError {
+            kind: ErrorKind::Failure,
+            ..hinted(e, (!unwritable).then(|| hint.into()))
+        }
     })?;
     writeln!(
         out,
