@@ -238,15 +238,9 @@ impl TryFrom<(&CryptArgs, Option<usize>)> for Job {
     }
 }
 
-fn crypt(
-    args: &CryptArgs,
-    encrypt: Option<&EncryptArgs>,
-    out: &mut dyn Write,
-) -> Result<(), CliError> {
-    let job = Job::try_from((
-        args,
-        encrypt.filter(|e| e.blind_index).map(|e| e.index_length),
-    ))?;
+fn crypt(args: &CryptArgs, enc: Option<&EncryptArgs>, out: &mut dyn Write) -> Result<(), CliError> {
+    let blind_index = enc.filter(|e| e.blind_index).map(|e| e.index_length);
+    let job = Job::try_from((args, blind_index))?;
     let mut builder = CellEncryptor::builder(provider(&args.key, MAIN_FLAGS)?);
     if let Some(path) = &args.keyring {
         let keyring = Keyring::open(path).map_err(hint(KEYRING_HINT))?;
@@ -257,19 +251,18 @@ fn crypt(
         Job::Values(job) => {
             let (stdin, values) = (std::io::stdin(), &args.values);
             let mut lines = stdin.lock();
-            let values = if values.is_empty() {
-                Values::Lines(&mut lines)
-            } else {
-                Values::Args(values)
+            let values = match values.is_empty() {
+                true => Values::Lines(&mut lines),
+                false => Values::Args(values),
             };
-            let done = match encrypt {
-                Some(_) => text::encrypt_values(&job, &cells, values, out),
-                None => text::decrypt_values(&job, &cells, values, out),
+            let run = match enc {
+                Some(_) => text::encrypt_values,
+                None => text::decrypt_values,
             };
-            done.map_err(|e| batch_hint(e, "`--row`"))?;
+            run(&job, &cells, values, out).map_err(|e| batch_hint(e, "`--row`"))?;
         }
         Job::Csv(job, input, output) => {
-            let (verb, rows) = match encrypt {
+            let (verb, rows) = match enc {
                 Some(_) => (
                     "encrypted",
                     csv::encrypt_file(&job, &cells, &input, &output),
@@ -346,11 +339,7 @@ fn rewrap(args: &RewrapArgs, out: &mut dyn Write) -> Result<(), CliError> {
             ..hinted(e, (!unwritable).then(|| hint.into()))
         }
     })?;
-    writeln!(
-        out,
-        "rewrapped {count} keys in `{}` under `{}`",
-        args.keyring.display(),
-        to.id()
-    )?;
+    let (keyring, id) = (args.keyring.display(), to.id());
+    writeln!(out, "rewrapped {count} keys in `{keyring}` under `{id}`")?;
     Ok(())
 }
