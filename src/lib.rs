@@ -15,6 +15,7 @@ pub mod cli;
 pub mod digest;
 pub mod error;
 pub mod evidence;
+pub mod fsutil;
 pub mod model;
 pub mod report;
 pub mod suggest;

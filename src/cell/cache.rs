@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::error::CellError;
+use super::error::{CellError, LimitsError};
 use super::format::MAX_PLAINTEXT_LEN;
 use super::suite::CellKey;
 
@@ -44,24 +44,24 @@ impl Default for CacheLimits {
 
 impl CacheLimits {
     pub fn validate(&self) -> Result<(), CellError> {
-        let fail = |m: String| Err(CellError::Limits(m));
-        if self.max_entries == 0 {
-            return fail("the cache must hold at least one entry".into());
-        }
-        if self.max_age.is_zero() {
-            return fail("the maximum age must be above zero".into());
-        }
-        if self.max_messages == 0 || self.max_messages > NIST_RANDOM_IV_LIMIT {
-            return fail(format!(
-                "messages per data key must be within 1..={NIST_RANDOM_IV_LIMIT} (NIST SP 800-38D, random IVs)"
-            ));
-        }
-        if self.max_bytes < MAX_PLAINTEXT_LEN as u64 {
-            return fail(format!(
-                "bytes per data key must be at least one maximal cell ({MAX_PLAINTEXT_LEN})"
-            ));
-        }
-        Ok(())
+        let problem = if self.max_entries == 0 {
+            LimitsError::NoEntries
+        } else if self.max_age.is_zero() {
+            LimitsError::ZeroAge
+        } else if self.max_messages == 0 || self.max_messages > NIST_RANDOM_IV_LIMIT {
+            LimitsError::Messages {
+                messages: self.max_messages,
+                max: NIST_RANDOM_IV_LIMIT,
+            }
+        } else if self.max_bytes < MAX_PLAINTEXT_LEN as u64 {
+            LimitsError::Bytes {
+                bytes: self.max_bytes,
+                min: MAX_PLAINTEXT_LEN as u64,
+            }
+        } else {
+            return Ok(());
+        };
+        Err(problem.into())
     }
 }
 

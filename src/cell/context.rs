@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::error::CellError;
+use super::error::{CellError, ContextError};
 
 /// Reserved context keys. Free keys must not start with `atrest:`.
 pub const TABLE_KEY: &str = "atrest:table";
@@ -21,7 +21,8 @@ pub const MAX_CONTEXT_LEN: usize = 8192;
 pub struct Context {
     table: String,
     column: String,
-    row: Option<String>,
+    /// Bytes: a row set from text binds its UTF-8 bytes; a CSV row key binds its raw bytes, UTF-8 or not.
+    row: Option<Vec<u8>>,
     extra: BTreeMap<String, String>,
     encoded: Vec<u8>,
     encoded_scope: Vec<u8>,
@@ -32,7 +33,7 @@ impl std::fmt::Debug for Context {
         f.debug_struct("Context")
             .field("table", &self.table)
             .field("column", &self.column)
-            .field("row", &self.row)
+            .field("row", &self.row.as_deref().map(String::from_utf8_lossy))
             .field("extra", &self.extra)
             .finish()
     }
@@ -43,10 +44,10 @@ impl Context {
     pub fn new(table: impl Into<String>, column: impl Into<String>) -> Result<Self, CellError> {
         let (table, column) = (table.into(), column.into());
         if table.is_empty() {
-            return Err(CellError::Context("the table name is empty".into()));
+            return Err(ContextError::EmptyTable.into());
         }
         if column.is_empty() {
-            return Err(CellError::Context("the column name is empty".into()));
+            return Err(ContextError::EmptyColumn.into());
         }
         let mut ctx = Context {
             table,
@@ -61,7 +62,14 @@ impl Context {
     }
 
     /// The same context bound to one row (its primary key, as text).
-    pub fn with_row(mut self, row: impl Into<String>) -> Result<Self, CellError> {
+    pub fn with_row(self, row: impl Into<String>) -> Result<Self, CellError> {
+        self.with_row_bytes(row.into().into_bytes())
+    }
+
+    /// The same context bound to a row given as bytes (a CSV field, say), which need not be UTF-8. Text binds
+    /// exactly as with [`Context::with_row`]; bytes that are not UTF-8 bind as themselves, so two such rows never
+    /// share a context (docs/format.md, "Context encoding").
+    pub fn with_row_bytes(mut self, row: impl Into<Vec<u8>>) -> Result<Self, CellError> {
         self.row = Some(row.into());
         self.check_len()?;
         Ok(self)
@@ -69,8 +77,13 @@ impl Context {
 
     /// Replaces the row in place (the batch paths reuse one context per column).
     pub fn set_row(&mut self, row: Option<&str>) -> Result<(), CellError> {
-        let old = std::mem::replace(&mut self.row, row.map(str::to_owned));
-        self.check_len().inspect_err(|_| self.row = old)
+        Ok(self.set_row_bytes(row.map(str::as_bytes))?)
+    }
+
+    /// Replaces the row in place with bytes (see [`Context::with_row_bytes`]).
+    pub fn set_row_bytes(&mut self, row: Option<&[u8]>) -> Result<(), ContextError> {
+        let old = std::mem::replace(&mut self.row, row.map(<[u8]>::to_vec));
+        self.check_row_len().inspect_err(|_| self.row = old)
     }
 
     /// Adds a free key/value (e.g. a tenant id). Free values are part of the data key's scope.
@@ -81,9 +94,7 @@ impl Context {
     ) -> Result<Self, CellError> {
         let key = key.into();
         if key.is_empty() || key.starts_with(RESERVED_PREFIX) {
-            return Err(CellError::Context(format!(
-                "the context key `{key}` is empty or uses the reserved prefix `{RESERVED_PREFIX}`"
-            )));
+            return Err(ContextError::ReservedKey { key }.into());
         }
         self.extra.insert(key, value.into());
         self.check_len()?;
@@ -98,7 +109,16 @@ impl Context {
         &self.column
     }
 
+    /// The row as text; `None` when there is no row or the row is bytes that are not UTF-8 (see
+    /// [`Context::row_bytes`]).
     pub fn row(&self) -> Option<&str> {
+        self.row
+            .as_deref()
+            .and_then(|r| std::str::from_utf8(r).ok())
+    }
+
+    /// The row's bytes, as bound to the cell.
+    pub fn row_bytes(&self) -> Option<&[u8]> {
         self.row.as_deref()
     }
 
@@ -136,9 +156,9 @@ impl Context {
     fn encode_pairs(&self, with_row: bool, out: &mut Vec<u8>) {
         let row = if with_row { self.row.as_deref() } else { None };
         let reserved = [
-            (COLUMN_KEY, Some(self.column.as_str())),
+            (COLUMN_KEY, Some(self.column.as_bytes())),
             (ROW_KEY, row),
-            (TABLE_KEY, Some(self.table.as_str())),
+            (TABLE_KEY, Some(self.table.as_bytes())),
         ];
         let count = self.extra.len() + 2 + usize::from(row.is_some());
         put_u16(out, count);
@@ -162,32 +182,41 @@ impl Context {
                 }
             } else {
                 match extra.next() {
-                    Some((k, v)) => (k.as_str(), v.as_str()),
+                    Some((k, v)) => (k.as_str(), v.as_bytes()),
                     None => break,
                 }
             };
             put_u16(out, k.len());
             out.extend_from_slice(k.as_bytes());
             put_u16(out, v.len());
-            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(v);
         }
     }
 
     fn encoded_len(&self) -> usize {
-        let pair = |k: &str, v: &str| 4 + k.len() + v.len();
-        2 + pair(TABLE_KEY, &self.table)
-            + pair(COLUMN_KEY, &self.column)
+        let pair = |k: &str, v: &[u8]| 4 + k.len() + v.len();
+        2 + pair(TABLE_KEY, self.table.as_bytes())
+            + pair(COLUMN_KEY, self.column.as_bytes())
             + self.row.as_deref().map_or(0, |r| pair(ROW_KEY, r))
-            + self.extra.iter().map(|(k, v)| pair(k, v)).sum::<usize>()
+            + self
+                .extra
+                .iter()
+                .map(|(k, v)| pair(k, v.as_bytes()))
+                .sum::<usize>()
     }
 
     /// Checks the length and refreshes the cached encodings; every change goes through here.
     fn check_len(&mut self) -> Result<(), CellError> {
+        Ok(self.check_row_len()?)
+    }
+
+    fn check_row_len(&mut self) -> Result<(), ContextError> {
         let len = self.encoded_len();
         if len > MAX_CONTEXT_LEN {
-            return Err(CellError::Context(format!(
-                "the encoded context is {len} bytes, over the limit of {MAX_CONTEXT_LEN}"
-            )));
+            return Err(ContextError::TooLong {
+                len,
+                max: MAX_CONTEXT_LEN,
+            });
         }
         let (mut full, mut scope) = (
             std::mem::take(&mut self.encoded),
@@ -277,6 +306,19 @@ mod tests {
         a.encode_into(&mut ea);
         b.encode_into(&mut eb);
         assert_ne!(ea, eb);
+    }
+
+    #[test]
+    fn text_rows_bind_their_utf8_bytes_and_other_bytes_bind_as_themselves() {
+        let base = Context::new("t", "c").unwrap();
+        let text = base.clone().with_row("é").unwrap();
+        let same = base.clone().with_row_bytes("é".as_bytes()).unwrap();
+        assert_eq!(text.encoded(), same.encoded());
+        let e9 = base.clone().with_row_bytes(*b"\xe9").unwrap();
+        let e8 = base.with_row_bytes(*b"\xe8").unwrap();
+        assert_ne!(e9.encoded(), e8.encoded(), "no lossy collapse");
+        assert_eq!(e9.row(), None);
+        assert_eq!(e9.row_bytes(), Some(&b"\xe9"[..]));
     }
 
     #[test]

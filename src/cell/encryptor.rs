@@ -10,6 +10,7 @@ use super::cache::{CacheLimits, KeyCache};
 use super::context::Context;
 use super::error::CellError;
 use super::format::{self, Decoded, KeyBinding, MAX_PLAINTEXT_LEN};
+use super::index::BlindIndex;
 use super::keyring::{Keyring, KeyringEntry};
 use super::keys::{KeyProvider, fill_random};
 use super::suite::{CellKey, KEY_REF_LEN, NONCE_LEN, TAG_LEN};
@@ -237,6 +238,19 @@ impl CellEncryptor {
                 })
                 .collect()
         })
+    }
+
+    /// The blind index of a context's column, `len` bytes long. Its root key comes from the keyring when there is
+    /// one (stored there on first use, so it survives rotation), else from the provider (a key file holds one);
+    /// a KMS key without a keyring has none.
+    pub fn blind_index(&self, context: &Context, len: usize) -> Result<BlindIndex, CellError> {
+        BlindIndex::check_len(len)?;
+        let root = match (&self.keyring, self.provider.blind_index_root()) {
+            (Some(keyring), _) => keyring.index_root(self.provider.as_ref(), &context.scope())?,
+            (None, Some(root)) => root,
+            (None, None) => return Err(CellError::NoIndexKey),
+        };
+        BlindIndex::new(&root, context, len)
     }
 
     /// Decrypts and encrypts again under the scope's current data key (moves cells off an old data key).

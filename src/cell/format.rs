@@ -136,11 +136,9 @@ pub fn write_self_contained_header(
     let len = u16::try_from(wrapped.len())
         .ok()
         .filter(|&n| n > 0 && usize::from(n) <= MAX_WRAPPED_LEN)
-        .ok_or_else(|| {
-            CellError::Keyring(format!(
-                "a wrapped data key of {} bytes does not fit the format",
-                wrapped.len()
-            ))
+        .ok_or(CellError::Format {
+            wrapped_len: wrapped.len(),
+            max: MAX_WRAPPED_LEN,
         })?;
     out.extend_from_slice(&[VERSION, SUITE_ID, FORM_SELF_CONTAINED, provider.tag()]);
     out.extend_from_slice(&len.to_be_bytes());

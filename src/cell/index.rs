@@ -54,11 +54,7 @@ impl std::fmt::Debug for BlindIndex {
 
 impl BlindIndex {
     pub fn new(root: &IndexKey, context: &Context, len: usize) -> Result<Self, CellError> {
-        if !(MIN_INDEX_LEN..=MAX_INDEX_LEN).contains(&len) {
-            return Err(CellError::Context(format!(
-                "a blind index is {MIN_INDEX_LEN} to {MAX_INDEX_LEN} bytes long, not {len}"
-            )));
-        }
+        Self::check_len(len)?;
         let mut info = Vec::with_capacity(64);
         context.encode_scope_into(&mut info);
         let mut column_key = Zeroizing::new([0u8; 32]);
@@ -67,6 +63,19 @@ impl BlindIndex {
             key: hmac::Key::new(hmac::HMAC_SHA256, &column_key[..]),
             len,
         })
+    }
+
+    /// Checks an index length (in bytes) before anything is computed or stored.
+    pub fn check_len(len: usize) -> Result<usize, CellError> {
+        if (MIN_INDEX_LEN..=MAX_INDEX_LEN).contains(&len) {
+            Ok(len)
+        } else {
+            Err(CellError::IndexLength {
+                len,
+                min: MIN_INDEX_LEN,
+                max: MAX_INDEX_LEN,
+            })
+        }
     }
 
     pub fn len(&self) -> usize {

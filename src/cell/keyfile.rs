@@ -10,7 +10,8 @@
 //! key <64 lowercase hex digits: the 256-bit root key>
 //! ```
 //!
-//! The file is created with `create_new` and mode 0600, and refused when group or others may read it.
+//! The file is created with [`crate::fsutil::create_private`] (new, mode 0600, never through a symlink), and refused
+//! when group or others may read it.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,10 +20,12 @@ use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
 use super::context::encode_map;
-use super::error::{CellError, KeyError};
+use super::error::{CellError, ProviderError, shown_path};
 use super::index::IndexKey;
-use super::keys::{DataKey, GeneratedKey, KeyProvider, ProviderKind, Scope, fill_random};
+use super::keys::{DataKey, GeneratedKey, KeyProvider, KeyScope, ProviderKind, fill_random};
 use super::suite::{NONCE_LEN, TAG_LEN, hkdf_expand};
+use crate::error::Help;
+use crate::fsutil;
 
 const HEADER: &str = "atrest-keyfile v1";
 const KEY_ID_LEN: usize = 16;
@@ -35,21 +38,70 @@ pub const WRAPPED_LEN: usize = KEY_ID_LEN + NONCE_LEN + 32 + TAG_LEN;
 const MAX_FILE_LEN: u64 = 1024;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyFileError {
-    #[error("`{}` already exists", .0.display())]
-    Exists(PathBuf),
-    #[error("cannot {action} `{}`: {message}", path.display())]
+    #[error("`{}` already exists", shown_path(path))]
+    Exists { path: PathBuf },
+    #[error("cannot {action} key file `{}`: {source}", shown_path(path))]
     Io {
-        action: &'static str,
+        action: IoAction,
         path: PathBuf,
-        message: String,
+        #[source]
+        source: std::io::Error,
     },
-    #[error("`{}` is not an atrest key file", .0.display())]
-    Malformed(PathBuf),
-    #[error("`{}` may be read by other users (mode {mode:04o})", path.display())]
+    #[error("`{}` is not an atrest key file", shown_path(path))]
+    Malformed { path: PathBuf },
+    #[error(
+        "key file `{}` may be read by other users (mode {mode:04o})",
+        shown_path(path)
+    )]
     Permissions { path: PathBuf, mode: u32 },
-    #[error("{0}")]
+    #[error(transparent)]
     Crypto(#[from] CellError),
+}
+
+/// What a key file failed to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoAction {
+    Create,
+    Write,
+    Read,
+}
+
+impl std::fmt::Display for IoAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IoAction::Create => "create",
+            IoAction::Write => "write",
+            IoAction::Read => "read",
+        })
+    }
+}
+
+impl Help for KeyFileError {
+    fn help(&self) -> Option<String> {
+        match self {
+            Self::Exists { .. } => {
+                Some("choose a new path, a key file is never overwritten".into())
+            }
+            Self::Io {
+                action: IoAction::Read,
+                ..
+            } => Some("check the path of the key file".into()),
+            Self::Io { .. } => Some("check that its directory exists and is writable".into()),
+            Self::Malformed { .. } => Some("pass a key file that atrest wrote".into()),
+            Self::Permissions { path, .. } => Some(format!("run `chmod 600 {}`", shown_path(path))),
+            Self::Crypto(e) => e.help(),
+        }
+    }
+
+    fn is_usage(&self) -> bool {
+        match self {
+            Self::Io { action, .. } => *action == IoAction::Read,
+            Self::Crypto(e) => e.is_usage(),
+            _ => true,
+        }
+    }
 }
 
 /// The key-file provider. Holds the derived wrapping key and blind-index root, never the file's text.
@@ -80,29 +132,27 @@ impl KeyFileProvider {
             hex::encode(key_id),
             hex::encode(&root[..])
         ));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => KeyFileError::Exists(path.to_owned()),
-            _ => io_error("create", path, &e),
+        let mut file = fsutil::create_private(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => KeyFileError::Exists {
+                path: path.to_owned(),
+            },
+            _ => io_error(IoAction::Create, path, e),
         })?;
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
-            .map_err(|e| io_error("write", path, &e))?;
+            .map_err(|e| io_error(IoAction::Write, path, e))?;
         Self::from_parts(key_id, &root)
     }
 
     /// Opens an existing key file.
     pub fn open(path: &Path) -> Result<Self, KeyFileError> {
-        let file = std::fs::File::open(path).map_err(|e| io_error("read", path, &e))?;
+        let file = std::fs::File::open(path).map_err(|e| io_error(IoAction::Read, path, e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = file
                 .metadata()
-                .map_err(|e| io_error("read", path, &e))?
+                .map_err(|e| io_error(IoAction::Read, path, e))?
                 .permissions()
                 .mode();
             if mode & 0o077 != 0 {
@@ -115,9 +165,12 @@ impl KeyFileProvider {
         let mut text = Zeroizing::new(String::new());
         file.take(MAX_FILE_LEN)
             .read_to_string(&mut text)
-            .map_err(|_| KeyFileError::Malformed(path.to_owned()))?;
-        let (key_id, root) =
-            parse(&text).ok_or_else(|| KeyFileError::Malformed(path.to_owned()))?;
+            .map_err(|_| KeyFileError::Malformed {
+                path: path.to_owned(),
+            })?;
+        let (key_id, root) = parse(&text).ok_or_else(|| KeyFileError::Malformed {
+            path: path.to_owned(),
+        })?;
         Self::from_parts(key_id, &root)
     }
 
@@ -160,7 +213,7 @@ impl KeyFileProvider {
         &self.index_root
     }
 
-    fn aad(&self, scope: &Scope) -> Vec<u8> {
+    fn aad(&self, scope: &KeyScope) -> Vec<u8> {
         let mut aad = Vec::with_capacity(WRAP_AAD_LABEL.len() + KEY_ID_LEN + 64);
         aad.extend_from_slice(WRAP_AAD_LABEL);
         aad.extend_from_slice(&self.key_id);
@@ -169,11 +222,11 @@ impl KeyFileProvider {
     }
 }
 
-fn io_error(action: &'static str, path: &Path, e: &std::io::Error) -> KeyFileError {
+fn io_error(action: IoAction, path: &Path, source: std::io::Error) -> KeyFileError {
     KeyFileError::Io {
         action,
         path: path.to_owned(),
-        message: e.to_string(),
+        source,
     }
 }
 
@@ -205,41 +258,40 @@ impl KeyProvider for KeyFileProvider {
         ProviderKind::KeyFile
     }
 
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
-        let plaintext = DataKey::random().map_err(|e| KeyError::Unavailable(e.to_string()))?;
+    fn generate(&self, scope: &KeyScope) -> Result<GeneratedKey, ProviderError> {
+        let plaintext = DataKey::random().map_err(|_| ProviderError::Random)?;
         let wrapped = self.wrap_key(&plaintext, scope)?;
         Ok(GeneratedKey { plaintext, wrapped })
     }
 
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
+    fn unwrap_key(&self, wrapped: &[u8], scope: &KeyScope) -> Result<DataKey, ProviderError> {
         if wrapped.len() != WRAPPED_LEN {
-            return Err(KeyError::Rejected);
+            return Err(ProviderError::Rejected);
         }
         let (key_id, rest) = wrapped.split_at(KEY_ID_LEN);
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         if key_id != self.key_id {
-            return Err(KeyError::Rejected);
+            return Err(ProviderError::Rejected);
         }
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KeyError::Rejected)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| ProviderError::Rejected)?;
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain = self
             .wrap
             .open_in_place(nonce, Aad::from(self.aad(scope)), &mut buf[..])
-            .map_err(|_| KeyError::Rejected)?;
+            .map_err(|_| ProviderError::Rejected)?;
         DataKey::from_slice(plain)
     }
 
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
-        let unavailable = |e: CellError| KeyError::Unavailable(e.to_string());
+    fn wrap_key(&self, key: &DataKey, scope: &KeyScope) -> Result<Vec<u8>, ProviderError> {
         let mut nonce = [0u8; NONCE_LEN];
-        fill_random(&mut nonce).map_err(unavailable)?;
+        fill_random(&mut nonce).map_err(|_| ProviderError::Random)?;
         let mut out = Vec::with_capacity(WRAPPED_LEN);
         out.extend_from_slice(&self.key_id);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(key.expose());
         let body = out
             .get_mut(KEY_ID_LEN + NONCE_LEN..)
-            .ok_or(KeyError::Rejected)?;
+            .ok_or(ProviderError::Rejected)?;
         let tag = self
             .wrap
             .seal_in_place_separate_tag(
@@ -247,9 +299,13 @@ impl KeyProvider for KeyFileProvider {
                 Aad::from(self.aad(scope)),
                 body,
             )
-            .map_err(|_| KeyError::Unavailable("aes-gcm refused to wrap a data key".into()))?;
+            .map_err(|_| ProviderError::Internal("aes-gcm refused to wrap a data key"))?;
         out.extend_from_slice(tag.as_ref());
         Ok(out)
+    }
+
+    fn blind_index_root(&self) -> Option<IndexKey> {
+        Some(self.index_root.clone())
     }
 }
 
@@ -257,7 +313,7 @@ impl KeyProvider for KeyFileProvider {
 mod tests {
     use super::*;
 
-    fn scope(column: &str) -> Scope {
+    fn scope(column: &str) -> KeyScope {
         [("atrest:table", "t"), ("atrest:column", column)]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -271,19 +327,17 @@ mod tests {
         let created = KeyFileProvider::create(&path).unwrap();
         assert!(matches!(
             KeyFileProvider::create(&path),
-            Err(KeyFileError::Exists(_))
+            Err(KeyFileError::Exists { .. })
         ));
         let opened = KeyFileProvider::open(&path).unwrap();
         assert_eq!(created.id(), opened.id());
         let generated = created.generate(&scope("c")).unwrap();
         let back = opened.unwrap_key(&generated.wrapped, &scope("c")).unwrap();
         assert_eq!(back.expose(), generated.plaintext.expose());
-        assert_eq!(
-            opened
-                .unwrap_key(&generated.wrapped, &scope("d"))
-                .unwrap_err(),
-            KeyError::Rejected
-        );
+        assert!(matches!(
+            opened.unwrap_key(&generated.wrapped, &scope("d")),
+            Err(ProviderError::Rejected)
+        ));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -302,10 +356,10 @@ mod tests {
         let a = KeyFileProvider::ephemeral().unwrap();
         let b = KeyFileProvider::ephemeral().unwrap();
         let generated = a.generate(&scope("c")).unwrap();
-        assert_eq!(
-            b.unwrap_key(&generated.wrapped, &scope("c")).unwrap_err(),
-            KeyError::Rejected
-        );
+        assert!(matches!(
+            b.unwrap_key(&generated.wrapped, &scope("c")),
+            Err(ProviderError::Rejected)
+        ));
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //!
 //! A file-backed keyring writes a new entry to disk before the data key encrypts anything, so no ciphertext can
 //! outlive its key. Writers take an advisory lock on `<file>.lock`, merge what other processes added, and replace
-//! the file atomically (write a temporary file, then rename).
+//! the file atomically (write a private temporary file with an unpredictable name, then rename).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -15,11 +14,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::error::CellError;
+use super::error::{CellError, KeyringError, KeyringProblem};
 use super::format::MAX_WRAPPED_LEN;
 use super::index::IndexKey;
-use super::keys::{KeyProvider, ProviderKind, Scope, ct_eq};
+use super::keys::{KeyProvider, KeyScope, ProviderKind, ct_eq};
 use super::suite::{COMMITMENT_LEN, KEY_REF_LEN, SUITE_ID, commitment_of};
+use crate::fsutil;
 
 const FORMAT: &str = "atrest-keyring";
 const VERSION: u32 = 1;
@@ -36,7 +36,7 @@ pub struct KeyringEntry {
     pub provider: ProviderKind,
     pub wrapped: Vec<u8>,
     pub commitment: [u8; COMMITMENT_LEN],
-    pub scope: Scope,
+    pub scope: KeyScope,
     /// Seconds since the Unix epoch.
     pub created: u64,
 }
@@ -44,7 +44,7 @@ pub struct KeyringEntry {
 #[derive(Clone, Debug, Default)]
 struct State {
     keys: BTreeMap<[u8; KEY_REF_LEN], KeyringEntry>,
-    index_keys: BTreeMap<Scope, (ProviderKind, Vec<u8>)>,
+    index_keys: BTreeMap<KeyScope, (ProviderKind, Vec<u8>)>,
 }
 
 pub struct Keyring {
@@ -80,14 +80,14 @@ struct EntryJson {
     provider: String,
     wrapped: String,
     commitment: String,
-    scope: Scope,
+    scope: KeyScope,
     created: u64,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IndexJson {
-    scope: Scope,
+    scope: KeyScope,
     provider: String,
     wrapped: String,
 }
@@ -96,8 +96,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn bad(message: impl Into<String>) -> CellError {
-    CellError::Keyring(message.into())
+fn invalid(problem: KeyringProblem) -> KeyringError {
+    KeyringError::Invalid {
+        path: None,
+        problem,
+    }
 }
 
 fn now_unix() -> u64 {
@@ -113,6 +116,17 @@ impl Keyring {
             path: None,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Opens an existing keyring file.
+    pub fn open_existing(path: &Path) -> Result<Self, CellError> {
+        let state = read_file(path)?.ok_or_else(|| KeyringError::Missing {
+            path: path.to_owned(),
+        })?;
+        Ok(Keyring {
+            path: Some(path.to_owned()),
+            state: Mutex::new(state),
+        })
     }
 
     /// Opens a keyring file, or starts an empty one that is created on the first new key.
@@ -185,7 +199,7 @@ impl Keyring {
     pub fn index_root(
         &self,
         provider: &dyn KeyProvider,
-        scope: &Scope,
+        scope: &KeyScope,
     ) -> Result<IndexKey, CellError> {
         let mut scope = scope.clone();
         scope.insert(PURPOSE_KEY.to_owned(), PURPOSE_INDEX.to_owned());
@@ -210,13 +224,11 @@ impl Keyring {
             }
         };
         if kind != provider.kind() {
-            return Err(bad(
-                "the blind-index key was wrapped by another kind of key provider",
-            ));
+            return Err(KeyringError::IndexKeyProvider.into());
         }
         let key = provider
             .unwrap_key(&wrapped, &scope)
-            .map_err(|e| bad(format!("cannot unwrap the blind-index key: {e}")))?;
+            .map_err(|source| KeyringError::IndexKeyUnwrap { source })?;
         Ok(IndexKey::from_bytes(*key.expose()))
     }
 
@@ -227,17 +239,17 @@ impl Keyring {
         self.update(|state| {
             let mut next = state.clone();
             for entry in next.keys.values_mut() {
-                let key = from.unwrap_key(&entry.wrapped, &entry.scope).map_err(|e| {
-                    bad(format!(
-                        "key `{}` cannot be unwrapped: {e}",
-                        hex::encode(entry.key_ref)
-                    ))
-                })?;
+                let key = from
+                    .unwrap_key(&entry.wrapped, &entry.scope)
+                    .map_err(|source| KeyringError::Unwrap {
+                        key_ref: entry.key_ref,
+                        source,
+                    })?;
                 if !ct_eq(&commitment_of(&key)?, &entry.commitment) {
-                    return Err(bad(format!(
-                        "key `{}` does not match its commitment",
-                        hex::encode(entry.key_ref)
-                    )));
+                    return Err(KeyringError::Commitment {
+                        key_ref: entry.key_ref,
+                    }
+                    .into());
                 }
                 entry.wrapped = to.wrap_key(&key, &entry.scope)?;
                 entry.provider = to.kind();
@@ -245,7 +257,7 @@ impl Keyring {
             for (scope, (kind, wrapped)) in next.index_keys.iter_mut() {
                 let key = from
                     .unwrap_key(wrapped, scope)
-                    .map_err(|e| bad(format!("a blind-index key cannot be unwrapped: {e}")))?;
+                    .map_err(|source| KeyringError::IndexKeyUnwrap { source })?;
                 *wrapped = to.wrap_key(&key, scope)?;
                 *kind = to.kind();
             }
@@ -265,15 +277,17 @@ impl Keyring {
             return change(&mut state);
         };
         let lock_path = sibling(path, ".lock");
+        let lock_error = |e: std::io::Error| KeyringError::Lock {
+            lock: lock_path.clone(),
+            source: e.into(),
+        };
         let lock_file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| bad(format!("cannot open `{}`: {e}", lock_path.display())))?;
-        lock_file
-            .lock()
-            .map_err(|e| bad(format!("cannot lock `{}`: {e}", lock_path.display())))?;
+            .map_err(lock_error)?;
+        lock_file.lock().map_err(lock_error)?;
         if let Some(on_disk) = read_file(path)? {
             for (r, entry) in on_disk.keys {
                 state.keys.entry(r).or_insert(entry);
@@ -296,7 +310,7 @@ impl KeyringEntry {
         commitment: [u8; COMMITMENT_LEN],
         provider: ProviderKind,
         wrapped: Vec<u8>,
-        scope: Scope,
+        scope: KeyScope,
     ) -> Self {
         let mut key_ref = [0u8; KEY_REF_LEN];
         key_ref.copy_from_slice(&commitment[..KEY_REF_LEN]);
@@ -317,40 +331,62 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn read_file(path: &Path) -> Result<Option<State>, CellError> {
-    use std::io::Read;
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(bad(format!("cannot read `{}`: {e}", path.display()))),
+fn read_file(path: &Path) -> Result<Option<State>, KeyringError> {
+    let bytes = match fsutil::read_bounded(path, MAX_FILE_LEN) {
+        Ok(bytes) => bytes,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(fsutil::ReadError::TooLarge { max, .. }) => {
+            return Err(KeyringError::TooLarge {
+                path: path.to_owned(),
+                max,
+            });
+        }
+        Err(fsutil::ReadError::Io { source, .. }) => {
+            return Err(KeyringError::Read {
+                path: path.to_owned(),
+                source: source.into(),
+            });
+        }
+        Err(_) => {
+            let not_a_file =
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+            return Err(KeyringError::Read {
+                path: path.to_owned(),
+                source: not_a_file.into(),
+            });
+        }
     };
-    let mut text = String::new();
-    file.take(MAX_FILE_LEN + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| bad(format!("cannot read `{}`: {e}", path.display())))?;
-    if text.len() as u64 > MAX_FILE_LEN {
-        return Err(bad(format!(
-            "`{}` is larger than {MAX_FILE_LEN} bytes",
-            path.display()
-        )));
-    }
-    parse(&text)
-        .map(Some)
-        .map_err(|e| bad(format!("`{}` is not a valid keyring: {e}", path.display())))
+    let text = String::from_utf8(bytes).map_err(|e| KeyringError::Read {
+        path: path.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e).into(),
+    })?;
+    parse(&text).map(Some).map_err(|e| match e {
+        KeyringError::Invalid { problem, .. } => KeyringError::Invalid {
+            path: Some(path.to_owned()),
+            problem,
+        },
+        other => other,
+    })
 }
 
-fn write_atomically(path: &Path, text: &str) -> Result<(), CellError> {
-    let tmp = sibling(path, &format!(".tmp.{}", std::process::id()));
-    let fail = |e: std::io::Error| bad(format!("cannot write `{}`: {e}", path.display()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(fail)?;
-    file.write_all(text.as_bytes())
+/// Writes `text` to a fresh private file beside `path` (an unpredictable name, created new, so a planted file or
+/// symlink is never written through), then renames it over `path`.
+fn write_atomically(path: &Path, text: &str) -> Result<(), KeyringError> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| KeyringError::Write {
+        path: path.to_owned(),
+        source: e.into(),
+    };
+    let (tmp, mut file) = fsutil::create_private_beside(path).map_err(fail)?;
+    let written = file
+        .write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)?;
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        // Best effort: do not leave the temporary file behind.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
     // The rename is durable only once the directory is; best effort where directories cannot be opened.
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Ok(dir) = std::fs::File::open(dir)
@@ -360,27 +396,29 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), CellError> {
     Ok(())
 }
 
-fn parse(text: &str) -> Result<State, CellError> {
-    let file: FileJson = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+fn parse(text: &str) -> Result<State, KeyringError> {
+    let file: FileJson =
+        serde_json::from_str(text).map_err(|e| invalid(KeyringProblem::Json(e.into())))?;
     if file.format != FORMAT || file.version != VERSION {
-        return Err(bad(format!("expected format `{FORMAT}` version {VERSION}")));
+        return Err(invalid(KeyringProblem::Version));
     }
     let mut state = State::default();
     for e in file.keys {
         let mut key_ref = [0u8; KEY_REF_LEN];
         let mut commitment = [0u8; COMMITMENT_LEN];
+        let problem = |make: fn(String) -> KeyringProblem| invalid(make(e.key_ref.clone()));
         hex::decode_to_slice(&e.key_ref, &mut key_ref)
-            .map_err(|_| bad(format!("bad ref `{}`", e.key_ref)))?;
+            .map_err(|_| problem(|key_ref| KeyringProblem::BadRef { key_ref }))?;
         hex::decode_to_slice(&e.commitment, &mut commitment)
-            .map_err(|_| bad(format!("bad commitment for ref `{}`", e.key_ref)))?;
+            .map_err(|_| problem(|key_ref| KeyringProblem::BadCommitment { key_ref }))?;
         if commitment[..KEY_REF_LEN] != key_ref || e.suite != SUITE_ID {
-            return Err(bad(format!(
-                "ref `{}` does not match its commitment or suite",
-                e.key_ref
-            )));
+            return Err(problem(|key_ref| KeyringProblem::RefMismatch { key_ref }));
         }
-        let provider = ProviderKind::from_name(&e.provider)
-            .ok_or_else(|| bad(format!("unknown provider `{}`", e.provider)))?;
+        let provider = ProviderKind::from_name(&e.provider).ok_or_else(|| {
+            invalid(KeyringProblem::UnknownProvider {
+                name: e.provider.clone(),
+            })
+        })?;
         let wrapped = decode_wrapped(&e.wrapped)?;
         let entry = KeyringEntry {
             key_ref,
@@ -391,30 +429,35 @@ fn parse(text: &str) -> Result<State, CellError> {
             created: e.created,
         };
         if state.keys.insert(key_ref, entry).is_some() {
-            return Err(bad(format!("ref `{}` appears twice", e.key_ref)));
+            return Err(invalid(KeyringProblem::DuplicateRef {
+                key_ref: hex::encode(key_ref),
+            }));
         }
     }
     for i in file.index_keys {
-        let provider = ProviderKind::from_name(&i.provider)
-            .ok_or_else(|| bad(format!("unknown provider `{}`", i.provider)))?;
+        let provider = ProviderKind::from_name(&i.provider).ok_or_else(|| {
+            invalid(KeyringProblem::UnknownProvider {
+                name: i.provider.clone(),
+            })
+        })?;
         let wrapped = decode_wrapped(&i.wrapped)?;
         if state
             .index_keys
             .insert(i.scope, (provider, wrapped))
             .is_some()
         {
-            return Err(bad("a blind-index scope appears twice"));
+            return Err(invalid(KeyringProblem::DuplicateIndexScope));
         }
     }
     Ok(state)
 }
 
-fn decode_wrapped(text: &str) -> Result<Vec<u8>, CellError> {
+fn decode_wrapped(text: &str) -> Result<Vec<u8>, KeyringError> {
     STANDARD
         .decode(text)
         .ok()
         .filter(|w| !w.is_empty() && w.len() <= MAX_WRAPPED_LEN)
-        .ok_or_else(|| bad("a wrapped key is not base64 of 1 to 1024 bytes"))
+        .ok_or_else(|| invalid(KeyringProblem::Wrapped))
 }
 
 fn render(state: &State) -> Result<String, CellError> {
@@ -444,7 +487,76 @@ fn render(state: &State) -> Result<String, CellError> {
             })
             .collect(),
     };
-    let mut text = serde_json::to_string_pretty(&file).map_err(|e| bad(e.to_string()))?;
+    // Plain strings, numbers and string maps always serialize.
+    let mut text = serde_json::to_string_pretty(&file)
+        .map_err(|_| CellError::Internal("keyring serialization"))?;
     text.push('\n');
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_a_temporary_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring.json");
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep").unwrap();
+        // The name the keyring once used for its temporary file.
+        let planted = sibling(&path, &format!(".tmp.{}", std::process::id()));
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let keyring = Keyring::open(&path).unwrap();
+        let entry = KeyringEntry::new(
+            [7; COMMITMENT_LEN],
+            ProviderKind::KeyFile,
+            vec![1; 76],
+            KeyScope::new(),
+        );
+        keyring.insert(entry).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        assert_eq!(Keyring::open(&path).unwrap().len(), 1);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.contains(".tmp.") || planted.ends_with(n)),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring.json");
+        assert!(matches!(
+            Keyring::open_existing(&path),
+            Err(CellError::Keyring(KeyringError::Missing { .. }))
+        ));
+        std::fs::write(
+            &path,
+            r#"{"format":"atrest-keyring","version":2,"keys":[]}"#,
+        )
+        .unwrap();
+        let e = Keyring::open(&path).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "`{}` is not a valid keyring: expected format `atrest-keyring` version 1",
+                path.display()
+            )
+        );
+        assert!(crate::error::Help::is_usage(&e));
+        let e = Keyring::from_json(r#"{"format":"atrest-keyring","version":1,"keys":[],"index_keys":[{"scope":{},"provider":"x\u001b","wrapped":"AA=="}]}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the text is not a valid keyring: unknown provider `x\\u{1b}`"
+        );
+    }
 }

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use super::error::{CellError, KeyError};
+use super::error::{CellError, ProviderError};
+use super::index::IndexKey;
 
 /// Length of a data key: AES-256.
 pub const DATA_KEY_LEN: usize = 32;
 
 /// The scope a data key serves: the context without the row, as KMS sees it.
-pub type Scope = BTreeMap<String, String>;
+pub type KeyScope = BTreeMap<String, String>;
 
 /// A plaintext data key. Zeroized on drop; no `Display`, and `Debug` prints `[redacted]`.
 pub struct DataKey(Zeroizing<[u8; DATA_KEY_LEN]>);
@@ -24,10 +25,10 @@ impl DataKey {
     }
 
     /// Copies a key from a slice, which must be exactly 32 bytes.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, KeyError> {
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ProviderError> {
         let mut key = Zeroizing::new([0u8; DATA_KEY_LEN]);
         if bytes.len() != DATA_KEY_LEN {
-            return Err(KeyError::Rejected);
+            return Err(ProviderError::Rejected);
         }
         key.copy_from_slice(bytes);
         Ok(DataKey(key))
@@ -96,19 +97,25 @@ pub struct GeneratedKey {
 
 /// Creates, unwraps and wraps data keys under a master key (a KMS key, a key file). Implementations must bind
 /// `scope` to the wrapped key (KMS encryption context, AEAD associated data) so that unwrapping under another scope
-/// fails with [`KeyError::Rejected`].
+/// fails with [`ProviderError::Rejected`].
 pub trait KeyProvider: Send + Sync {
     /// Names the provider and its master key (e.g. `keyfile:<id>`); part of the cache partition.
     fn id(&self) -> &str;
 
     fn kind(&self) -> ProviderKind;
 
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError>;
+    fn generate(&self, scope: &KeyScope) -> Result<GeneratedKey, ProviderError>;
 
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError>;
+    fn unwrap_key(&self, wrapped: &[u8], scope: &KeyScope) -> Result<DataKey, ProviderError>;
 
     /// Wraps an existing data key (rotation to a new master key).
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError>;
+    fn wrap_key(&self, key: &DataKey, scope: &KeyScope) -> Result<Vec<u8>, ProviderError>;
+
+    /// The long-lived root of this provider's blind indexes, if it holds one (a key file does; a KMS key cannot
+    /// hand out a key of its own, so its index roots live in a keyring).
+    fn blind_index_root(&self) -> Option<IndexKey> {
+        None
+    }
 }
 
 /// Fills `out` from the operating system's generator (one `getrandom` call for the whole slice).

@@ -10,26 +10,46 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_kms::Client;
-use aws_sdk_kms::error::{DisplayErrorContext, SdkError};
+use aws_sdk_kms::error::SdkError;
 use aws_sdk_kms::operation::decrypt::DecryptError;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use zeroize::Zeroizing;
 
-use super::error::KeyError;
-use super::keys::{DataKey, GeneratedKey, KeyProvider, ProviderKind, Scope};
+use super::error::{ProviderError, Source};
+use super::keys::{DataKey, GeneratedKey, KeyProvider, KeyScope, ProviderKind};
 use crate::aws::{AwsSettings, AwsSetupError};
+use crate::error::Help;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KmsSetupError {
     #[error(transparent)]
     Aws(#[from] AwsSetupError),
     #[error(
-        "the KMS key provider blocks on its own runtime; create and call it from `tokio::task::spawn_blocking`"
+        "the KMS key provider blocks on its own runtime and cannot be created inside an async runtime"
     )]
     InsideRuntime,
-    #[error("the KMS key id is empty; pass a key ARN, key id or alias")]
+    #[error("the KMS key id is empty")]
     EmptyKeyId,
+}
+
+impl Help for KmsSetupError {
+    fn help(&self) -> Option<String> {
+        match self {
+            // The AWS set-up messages carry their own hint.
+            Self::Aws(_) => None,
+            Self::InsideRuntime => {
+                Some("create and call it from `tokio::task::spawn_blocking`".into())
+            }
+            Self::EmptyKeyId => Some("pass a key ARN, key id or alias".into()),
+        }
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
 }
 
 pub struct KmsProvider {
@@ -68,16 +88,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, KmsSetupError> {
         .map_err(|e| KmsSetupError::Aws(AwsSetupError::Runtime(e)))
 }
 
-fn context_map(scope: &Scope) -> HashMap<String, String> {
+fn context_map(scope: &KeyScope) -> HashMap<String, String> {
     scope.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn unavailable<E, R>(operation: &str, e: SdkError<E, R>) -> KeyError
+fn unavailable<E, R>(operation: &'static str, e: SdkError<E, R>) -> ProviderError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    KeyError::Unavailable(format!("KMS {operation}: {}", DisplayErrorContext(&e)))
+    ProviderError::Kms {
+        operation,
+        source: Source(Arc::new(e)),
+    }
 }
 
 impl KmsProvider {
@@ -113,25 +136,23 @@ impl KmsProvider {
         &self.key_id
     }
 
-    fn block<F: Future>(&self, future: F) -> Result<F::Output, KeyError> {
+    fn block<F: Future>(&self, future: F) -> Result<F::Output, ProviderError> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(KeyError::Unavailable(
-                KmsSetupError::InsideRuntime.to_string(),
-            ));
+            return Err(ProviderError::InsideRuntime);
         }
         match &self.runtime {
             Some(runtime) => Ok(runtime.block_on(future)),
-            None => Err(KeyError::Unavailable(
-                "the KMS provider was shut down".into(),
-            )),
+            None => Err(ProviderError::ShutDown),
         }
     }
 }
 
-fn data_key(blob: Option<Blob>) -> Result<DataKey, KeyError> {
+fn data_key(operation: &'static str, blob: Option<Blob>) -> Result<DataKey, ProviderError> {
     let bytes = Zeroizing::new(blob.map(Blob::into_inner).unwrap_or_default());
-    DataKey::from_slice(&bytes)
-        .map_err(|_| KeyError::Unavailable("KMS returned a data key that is not 32 bytes".into()))
+    DataKey::from_slice(&bytes).map_err(|_| ProviderError::KmsAnswer {
+        operation,
+        what: "a data key that is not 32 bytes",
+    })
 }
 
 impl KeyProvider for KmsProvider {
@@ -143,7 +164,7 @@ impl KeyProvider for KmsProvider {
         ProviderKind::AwsKms
     }
 
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
+    fn generate(&self, scope: &KeyScope) -> Result<GeneratedKey, ProviderError> {
         let call = self
             .client
             .generate_data_key()
@@ -158,16 +179,17 @@ impl KeyProvider for KmsProvider {
             .ciphertext_blob
             .map(Blob::into_inner)
             .filter(|w| !w.is_empty())
-            .ok_or_else(|| {
-                KeyError::Unavailable("KMS GenerateDataKey returned no ciphertext".into())
+            .ok_or(ProviderError::KmsAnswer {
+                operation: "GenerateDataKey",
+                what: "no ciphertext",
             })?;
         Ok(GeneratedKey {
-            plaintext: data_key(out.plaintext)?,
+            plaintext: data_key("GenerateDataKey", out.plaintext)?,
             wrapped,
         })
     }
 
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
+    fn unwrap_key(&self, wrapped: &[u8], scope: &KeyScope) -> Result<DataKey, ProviderError> {
         let call = self
             .client
             .decrypt()
@@ -176,20 +198,20 @@ impl KeyProvider for KmsProvider {
             .set_encryption_context(Some(context_map(scope)))
             .send();
         match self.block(call)? {
-            Ok(out) => data_key(out.plaintext),
+            Ok(out) => data_key("Decrypt", out.plaintext),
             Err(e) => match e.as_service_error() {
                 // The wrapped key, its context or its key does not match: a decryption failure.
                 Some(
                     DecryptError::InvalidCiphertextException(_)
                     | DecryptError::IncorrectKeyException(_)
                     | DecryptError::InvalidKeyUsageException(_),
-                ) => Err(KeyError::Rejected),
+                ) => Err(ProviderError::Rejected),
                 _ => Err(unavailable("Decrypt", e)),
             },
         }
     }
 
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
+    fn wrap_key(&self, key: &DataKey, scope: &KeyScope) -> Result<Vec<u8>, ProviderError> {
         let call = self
             .client
             .encrypt()
@@ -201,6 +223,9 @@ impl KeyProvider for KmsProvider {
         out.ciphertext_blob
             .map(Blob::into_inner)
             .filter(|w| !w.is_empty())
-            .ok_or_else(|| KeyError::Unavailable("KMS Encrypt returned no ciphertext".into()))
+            .ok_or(ProviderError::KmsAnswer {
+                operation: "Encrypt",
+                what: "no ciphertext",
+            })
     }
 }

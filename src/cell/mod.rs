@@ -34,8 +34,10 @@
 //! # }
 //! ```
 
+pub mod bench;
 mod cache;
 mod context;
+pub mod csv;
 mod encryptor;
 mod error;
 pub mod format;
@@ -46,15 +48,18 @@ mod keys;
 #[cfg(feature = "aws")]
 mod kms;
 mod suite;
+pub mod text;
 
 pub use cache::{CacheLimits, KeyCache, NIST_RANDOM_IV_LIMIT};
 pub use context::{COLUMN_KEY, Context, MAX_CONTEXT_LEN, ROW_KEY, TABLE_KEY};
 pub use encryptor::{Builder, CellEncryptor, Form};
-pub use error::{CellError, KeyError};
+pub use error::{
+    CellError, ContextError, KeyringError, KeyringProblem, LimitsError, ProviderError, Source,
+};
 pub use index::{BlindIndex, DEFAULT_INDEX_LEN, IndexKey, MAX_INDEX_LEN, MIN_INDEX_LEN};
-pub use keyfile::{KeyFileError, KeyFileProvider};
+pub use keyfile::{IoAction, KeyFileError, KeyFileProvider};
 pub use keyring::{Keyring, KeyringEntry};
-pub use keys::{DATA_KEY_LEN, DataKey, GeneratedKey, KeyProvider, ProviderKind, Scope};
+pub use keys::{DATA_KEY_LEN, DataKey, GeneratedKey, KeyProvider, KeyScope, ProviderKind};
 #[cfg(feature = "aws")]
 pub use kms::{KmsProvider, KmsSetupError};
 pub use suite::{COMMITMENT_LEN, KEY_REF_LEN, NONCE_LEN, SUITE_ID, TAG_LEN, commitment_of};

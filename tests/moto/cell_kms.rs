@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::support::{atrest, moto_endpoint, stderr, stdout};
 use atrest::cell::{
-    CacheLimits, CellEncryptor, CellError, Context, KeyError, KeyFileProvider, KeyProvider,
-    Keyring, KmsProvider, KmsSetupError,
+    CacheLimits, CellEncryptor, CellError, Context, KeyFileProvider, KeyProvider, Keyring,
+    KmsProvider, KmsSetupError, ProviderError,
 };
 use aws_config::BehaviorVersion;
 use aws_sdk_kms::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -120,7 +120,7 @@ fn generate_and_decrypt_carry_the_encryption_context() {
     assert_eq!(
         kms.unwrap_key(&generated.wrapped, &phone.scope())
             .unwrap_err(),
-        KeyError::Rejected
+        ProviderError::Rejected
     );
     assert_eq!(calls.count("GenerateDataKey"), 1);
     assert_eq!(calls.count("Decrypt"), 2);
@@ -284,12 +284,16 @@ fn cli_encrypts_and_decrypts_with_kms() {
     ];
     let out = crate::support::run(cli(&["decrypt"]).args(down).args(ctx).arg(&lines[0]));
     assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let (message, help) = err.split_once('\n').unwrap();
     assert!(
-        stderr(&out).starts_with("error: cannot unwrap the data key of value 1: "),
-        "{}",
-        stderr(&out)
+        message.starts_with("error: cannot unwrap the data key of value 1: KMS Decrypt: "),
+        "{err}"
     );
-    assert!(stderr(&out).contains("check the key id, `--region` and the credentials"));
+    assert_eq!(
+        help,
+        "  help: check the key id, `--region` and the credentials\n"
+    );
 }
 
 #[test]
@@ -348,10 +352,9 @@ fn cli_kms_errors() {
         .args(ctx),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).starts_with("error: the KMS key id is empty; pass a key ARN"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out),
+        "error: the KMS key id is empty\n  help: pass a key ARN, key id or alias\n"
     );
 
     let missing = "arn:aws:kms:eu-west-3:123456789012:key/00000000-0000-0000-0000-000000000000";
@@ -389,10 +392,10 @@ fn cli_kms_errors() {
         .args(ctx),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("`--blind-index` with `--kms-key-id` needs `--keyring FILE`"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out),
+        "error: `--blind-index` with `--kms-key-id` needs `--keyring FILE` to hold the index key\n  \
+         help: pass `--keyring FILE`, or use `--key-file FILE`, whose key also derives blind indexes\n"
     );
 
     let dir = tempfile::tempdir().unwrap();

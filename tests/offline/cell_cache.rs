@@ -6,11 +6,12 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use atrest::cell::{
-    CacheLimits, CellEncryptor, Context, DataKey, GeneratedKey, KeyCache, KeyError, KeyProvider,
-    Keyring, ProviderKind, Scope,
+    CacheLimits, CellEncryptor, Context, DataKey, GeneratedKey, KeyCache, KeyProvider, KeyScope,
+    Keyring, ProviderError, ProviderKind,
 };
 
 use crate::support::providers::Counting;
+
 
 fn limits(messages: u64) -> CacheLimits {
     CacheLimits {
@@ -227,16 +228,16 @@ fn provider_failure_reaches_every_waiter_and_is_not_cached() {
         fn kind(&self) -> ProviderKind {
             ProviderKind::AwsKms
         }
-        fn generate(&self, _: &Scope) -> Result<GeneratedKey, KeyError> {
+        fn generate(&self, _: &KeyScope) -> Result<GeneratedKey, ProviderError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(50));
-            Err(KeyError::Unavailable("throttled".into()))
+            Err(ProviderError::unavailable("throttled"))
         }
-        fn unwrap_key(&self, _: &[u8], _: &Scope) -> Result<DataKey, KeyError> {
-            Err(KeyError::Rejected)
+        fn unwrap_key(&self, _: &[u8], _: &KeyScope) -> Result<DataKey, ProviderError> {
+            Err(ProviderError::Rejected)
         }
-        fn wrap_key(&self, _: &DataKey, _: &Scope) -> Result<Vec<u8>, KeyError> {
-            Err(KeyError::Rejected)
+        fn wrap_key(&self, _: &DataKey, _: &KeyScope) -> Result<Vec<u8>, ProviderError> {
+            Err(ProviderError::Rejected)
         }
     }
     let provider = Arc::new(Failing(AtomicUsize::new(0)));

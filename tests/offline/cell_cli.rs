@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::cli::{assert_error_quoting as assert_error, assert_error_style, p, run_stdin};
+use crate::support::cli::{assert_error_style, p, run_stdin};
 use crate::support::{atrest, stderr, stdout};
 
 fn run(cmd: &mut Command) -> Output {
@@ -17,6 +17,23 @@ fn cell(args: &[&str]) -> Command {
     cmd.arg("cell").args(args);
     cmd
 }
+
+/// Asserts exit `code` and exactly the two lines of an error in the house style: `error: <message>` (lowercase, no
+/// final period) and `  help: <help>`.
+fn assert_error(out: &Output, code: i32, message: &str, help: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err, format!("error: {message}\n  help: {help}\n"));
+    for line in [message, help] {
+        assert!(
+            line.chars().next().is_some_and(|c| !c.is_uppercase()),
+            "starts uppercase: {line}"
+        );
+        assert!(!line.ends_with('.'), "ends with a period: {line}");
+    }
+}
+
+const ENOENT: &str = "No such file or directory (os error 2)";
 
 struct Keys {
     _dir: tempfile::TempDir,
@@ -56,7 +73,12 @@ fn keygen_creates_a_private_file_and_never_prints_the_key() {
         );
     }
     let again = run(&mut cell(&["keygen", "--out", p(&k.key)]));
-    assert_error(&again, 2, "already exists");
+    assert_error(
+        &again,
+        2,
+        &format!("`{}` already exists", p(&k.key)),
+        "choose a new path, a key file is never overwritten",
+    );
     assert_eq!(
         std::fs::read_to_string(&k.key).unwrap(),
         text,
@@ -80,13 +102,18 @@ fn keygen_creates_a_private_file_and_never_prints_the_key() {
 #[test]
 fn keygen_into_a_missing_directory() {
     let k = keys();
-    let out = run(&mut cell(&[
-        "keygen",
-        "--out",
-        p(&k.dir.join("no/such/dir/k")),
-    ]));
-    assert_error(&out, 1, "cannot create");
+    let path = k.dir.join("no/such/dir/k");
+    let out = run(&mut cell(&["keygen", "--out", p(&path)]));
+    assert_error(
+        &out,
+        1,
+        &format!("cannot create key file `{}`: {ENOENT}", p(&path)),
+        "check that its directory exists and is writable",
+    );
 }
+
+const DECRYPT_VALUE_1: &str = "cannot decrypt value 1: wrong key, wrong context or a damaged value";
+const DECRYPT_HELP: &str = "check `--table`, `--column`, `--row`, `--keyring` and the key source";
 
 #[test]
 fn values_round_trip_and_bind_their_row() {
@@ -120,10 +147,12 @@ fn values_round_trip_and_bind_their_row() {
         "43",
     ])
     .arg(&lines[0]));
-    assert_error(&wrong_row, 1, "cannot decrypt value 1");
-    assert!(stderr(&wrong_row).contains("`--row`"));
-    let not_base64 = run(cell(&["decrypt"]).args(base).arg("not base64!"));
-    assert_error(&not_base64, 1, "cannot decrypt value 1");
+    for out in [
+        wrong_row,
+        run(cell(&["decrypt"]).args(base).arg("not base64!")),
+    ] {
+        assert_error(&out, 1, DECRYPT_VALUE_1, DECRYPT_HELP);
+    }
 }
 
 #[test]
@@ -235,8 +264,12 @@ fn csv_column_round_trip_with_blind_index() {
     .unwrap();
     let out_path = k.dir.join("out.csv");
     let out = run(cell(&["decrypt", "--csv", p(&swapped), "--out", p(&out_path)]).args(base));
-    assert_error(&out, 1, "cannot decrypt CSV record 1 (line 2)");
-    assert!(stderr(&out).contains("`--row-key`"));
+    assert_error(
+        &out,
+        1,
+        "cannot decrypt CSV record 1 (line 2): wrong key, wrong context or a damaged value",
+        "check `--table`, `--column`, `--row-key`, `--keyring` and the key source",
+    );
     assert!(!out_path.exists());
 }
 
@@ -249,7 +282,12 @@ fn csv_errors() {
     std::fs::write(&exists, "keep").unwrap();
 
     let out = run(cell(&["encrypt", "--csv", p(&input), "--column", "ssn"]).args(key));
-    assert_error(&out, 2, "`--csv` needs `--out NEW.csv`");
+    assert_error(
+        &out,
+        2,
+        "`--csv` needs `--out NEW.csv`",
+        "the input file is never changed in place",
+    );
     let out = run(cell(&[
         "encrypt",
         "--csv",
@@ -260,7 +298,8 @@ fn csv_errors() {
         p(&exists),
     ])
     .args(key));
-    assert_error(&out, 2, "already exists");
+    let never = "choose a new `--out` path, outputs are never overwritten";
+    assert_error(&out, 2, &format!("`{}` already exists", p(&exists)), never);
     assert_eq!(std::fs::read_to_string(&exists).unwrap(), "keep");
     let out = run(cell(&[
         "encrypt",
@@ -272,7 +311,7 @@ fn csv_errors() {
         p(&input),
     ])
     .args(key));
-    assert_error(&out, 2, "already exists");
+    assert_error(&out, 2, &format!("`{}` already exists", p(&input)), never);
     let out = run(cell(&[
         "encrypt",
         "--csv",
@@ -283,7 +322,12 @@ fn csv_errors() {
         p(&k.dir.join("o.csv")),
     ])
     .args(key));
-    assert_error(&out, 2, "cannot read");
+    assert_error(
+        &out,
+        2,
+        &format!("cannot read `{}`: {ENOENT}", p(&k.dir.join("none.csv"))),
+        "check the path given to `--csv`",
+    );
     let out = run(cell(&[
         "encrypt",
         "--csv",
@@ -294,8 +338,12 @@ fn csv_errors() {
         p(&k.dir.join("o.csv")),
     ])
     .args(key));
-    assert_error(&out, 2, "column `email` given to `--column` is not in");
-    assert!(stderr(&out).contains("`id`, `name`, `ssn`"));
+    assert_error(
+        &out,
+        2,
+        &format!("column `email` is not in `{}`", p(&input)),
+        "its columns are `id`, `name`, `ssn`; pass one of them to `--column`",
+    );
     let out = run(cell(&[
         "encrypt",
         "--csv",
@@ -308,7 +356,12 @@ fn csv_errors() {
         p(&k.dir.join("o.csv")),
     ])
     .args(key));
-    assert_error(&out, 2, "column `uid` given to `--row-key`");
+    assert_error(
+        &out,
+        2,
+        &format!("row key column `uid` is not in `{}`", p(&input)),
+        "its columns are `id`, `name`, `ssn`; pass one of them to `--row-key`",
+    );
     let out = run(cell(&[
         "encrypt",
         "--csv",
@@ -319,7 +372,15 @@ fn csv_errors() {
         p(&k.dir.join("no/dir/o.csv")),
     ])
     .args(key));
-    assert_error(&out, 1, "cannot create");
+    assert_error(
+        &out,
+        1,
+        &format!(
+            "cannot create `{}`: {ENOENT}",
+            p(&k.dir.join("no/dir/o.csv"))
+        ),
+        "check that its directory exists and is writable",
+    );
 
     let ragged = k.dir.join("ragged.csv");
     std::fs::write(&ragged, "id,ssn\n1,a\n2,b,extra\n").unwrap();
@@ -333,7 +394,15 @@ fn csv_errors() {
         p(&k.dir.join("r.csv")),
     ])
     .args(key));
-    assert_error(&out, 2, "cannot read");
+    assert_error(
+        &out,
+        2,
+        &format!(
+            "cannot read `{}`: CSV error: record 2 (line: 3, byte: 11): found record with 3 fields, but the previous record has 2 fields",
+            p(&ragged)
+        ),
+        "fix the CSV and run again",
+    );
     assert!(!k.dir.join("r.csv").exists());
 
     let long_row = k.dir.join("long.csv");
@@ -350,7 +419,12 @@ fn csv_errors() {
         p(&k.dir.join("l.csv")),
     ])
     .args(key));
-    assert_error(&out, 2, "`--row-key` values must be shorter");
+    assert_error(
+        &out,
+        2,
+        "the row of CSV record 1 (line 2) is too long: the encoded context is 9057 bytes, over the limit of 8192",
+        "the `--row-key` values must be shorter",
+    );
 }
 
 #[test]
@@ -358,11 +432,23 @@ fn key_source_errors() {
     let k = keys();
     let ctx = ["--table", "t", "--column", "c", "v"];
     let out = run(cell(&["encrypt"]).args(ctx));
-    assert_error(&out, 2, "no key source given");
+    assert_error(
+        &out,
+        2,
+        "no key source given",
+        "pass `--key-file FILE` (create one with `atrest cell keygen --out FILE`) or `--kms-key-id ARN`",
+    );
     let missing = k.dir.join("missing.key");
     let out = run(cell(&["encrypt", "--key-file", p(&missing)]).args(ctx));
-    assert_error(&out, 2, "cannot read key file");
-    assert!(stderr(&out).contains("atrest cell keygen --out"));
+    assert_error(
+        &out,
+        2,
+        &format!("cannot read key file `{}`: {ENOENT}", p(&missing)),
+        &format!(
+            "check the path given to `--key-file`, or create a key file with `atrest cell keygen --out {}`",
+            p(&missing)
+        ),
+    );
     let junk = k.dir.join("junk.key");
     std::fs::write(&junk, "not a key\n").unwrap();
     #[cfg(unix)]
@@ -371,14 +457,26 @@ fn key_source_errors() {
         std::fs::set_permissions(&junk, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     let out = run(cell(&["encrypt", "--key-file", p(&junk)]).args(ctx));
-    assert_error(&out, 2, "is not an atrest key file");
+    assert_error(
+        &out,
+        2,
+        &format!("`{}` is not an atrest key file", p(&junk)),
+        "pass the file that `atrest cell keygen` wrote",
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&k.key, std::fs::Permissions::from_mode(0o644)).unwrap();
         let out = run(cell(&["encrypt", "--key-file", p(&k.key)]).args(ctx));
-        assert_error(&out, 2, "may be read by other users (mode 0644)");
-        assert!(stderr(&out).contains("chmod 600"));
+        assert_error(
+            &out,
+            2,
+            &format!(
+                "key file `{}` may be read by other users (mode 0644)",
+                p(&k.key)
+            ),
+            &format!("run `chmod 600 {}`", p(&k.key)),
+        );
     }
 }
 
@@ -395,25 +493,52 @@ fn kms_needs_the_aws_feature() {
         "c",
         "v",
     ]));
-    assert_error(&out, 2, "this build has no AWS support");
+    assert_error(
+        &out,
+        2,
+        "this build has no AWS support, so `--kms-key-id alias/x` cannot be used",
+        "rebuild with the `aws` feature or pass `--key-file FILE`",
+    );
 }
 
 #[test]
 fn context_flag_errors() {
     let k = keys();
     let key = ["--key-file", p(&k.key)];
+    let names =
+        "name the table and the column with `--table` and `--column`, at most 8,192 bytes in all";
     let out = run(cell(&["encrypt", "--table", "", "--column", "c", "v"]).args(key));
-    assert_error(&out, 2, "`--table` is empty");
+    assert_error(
+        &out,
+        2,
+        "invalid encryption context: the table name is empty",
+        names,
+    );
     let out = run(cell(&["encrypt", "--table", "t", "--column", "", "v"]).args(key));
-    assert_error(&out, 2, "`--column` is empty");
+    assert_error(
+        &out,
+        2,
+        "invalid encryption context: the column name is empty",
+        names,
+    );
     let long = "t".repeat(9000);
     let out = run(cell(&["encrypt", "--table", &long, "--column", "c", "v"]).args(key));
-    assert_error(&out, 2, "shorten `--table` or `--column`");
+    assert_error(
+        &out,
+        2,
+        "invalid encryption context: the encoded context is 9036 bytes, over the limit of 8192",
+        names,
+    );
     let out = run(cell(&[
         "encrypt", "--table", "t", "--column", "c", "--row", &long, "v",
     ])
     .args(key));
-    assert_error(&out, 2, "shorten `--row`");
+    assert_error(
+        &out,
+        2,
+        "invalid encryption context: the encoded context is 9051 bytes, over the limit of 8192",
+        "shorten `--row`",
+    );
     let out = run(cell(&[
         "encrypt",
         "--table",
@@ -426,7 +551,12 @@ fn context_flag_errors() {
         "v",
     ])
     .args(key));
-    assert_error(&out, 2, "`--index-length 40` is out of range");
+    assert_error(
+        &out,
+        2,
+        "a blind index is 1 to 32 bytes long, not 40",
+        "pass `--index-length` between 1 and 32",
+    );
 }
 
 #[test]
@@ -446,8 +576,15 @@ fn oversize_value_from_stdin() {
         ]),
         &line,
     );
-    assert_error_style(&out, 2, "cannot encrypt values 1 to 1");
+    assert_error(
+        &out,
+        2,
+        "cannot encrypt values 1 to 1: the plaintext is 67108865 bytes, over the limit of 67108864 bytes",
+        "split the value or keep it outside the database",
+    );
 }
+
+const KEYRING_HELP: &str = "pass a file written by `atrest cell encrypt --keyring`";
 
 #[test]
 fn keyring_errors() {
@@ -466,7 +603,15 @@ fn keyring_errors() {
         "c",
         "v",
     ]));
-    assert_error(&out, 2, "cannot use keyring");
+    assert_error(
+        &out,
+        2,
+        &format!(
+            "`{}` is not a valid keyring: missing field `format` at line 1 column 2",
+            p(&bad)
+        ),
+        KEYRING_HELP,
+    );
     let unwritable = k.dir.join("no/dir/ring.json");
     let out = run(&mut cell(&[
         "encrypt",
@@ -480,7 +625,44 @@ fn keyring_errors() {
         "c",
         "v",
     ]));
-    assert_error(&out, 1, "cannot store the data key");
+    assert_error(
+        &out,
+        1,
+        &format!(
+            "cannot store the data key for values 1 to 1: cannot lock `{}.lock`: {ENOENT}",
+            p(&unwritable)
+        ),
+        "check that the keyring file and its directory are writable",
+    );
+
+    // A keyring whose blind-index key another key file wrapped.
+    let ring = k.dir.join("ring.json");
+    let other = k.dir.join("other.key");
+    assert!(
+        run(&mut cell(&["keygen", "--out", p(&other)]))
+            .status
+            .success()
+    );
+    let index = |key: &Path| {
+        run(
+            cell(&["encrypt", "--key-file", p(key), "--keyring", p(&ring)]).args([
+                "--blind-index",
+                "--table",
+                "t",
+                "--column",
+                "c",
+                "v",
+            ]),
+        )
+    };
+    assert!(index(&k.key).status.success());
+    let out = index(&other);
+    assert_error(
+        &out,
+        2,
+        "cannot unwrap the blind-index key: the wrapped data key was rejected",
+        "use the key source the keyring was written with (nothing was changed)",
+    );
 }
 
 #[test]
@@ -515,7 +697,31 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
         "--key-file",
         p(&k.key),
     ]));
-    assert_error(&out, 2, "rewrap needs the new key");
+    assert_error(
+        &out,
+        2,
+        "rewrap needs the new key",
+        "pass `--to-key-file FILE` or `--to-kms-key-id ARN`",
+    );
+    let none = k.dir.join("none.key");
+    let out = run(&mut cell(&[
+        "rewrap",
+        "--keyring",
+        p(&ring),
+        "--key-file",
+        p(&k.key),
+        "--to-key-file",
+        p(&none),
+    ]));
+    assert_error(
+        &out,
+        2,
+        &format!("cannot read key file `{}`: {ENOENT}", p(&none)),
+        &format!(
+            "check the path given to `--to-key-file`, or create a key file with `atrest cell keygen --out {}`",
+            p(&none)
+        ),
+    );
     let out = run(&mut cell(&[
         "rewrap",
         "--keyring",
@@ -525,7 +731,12 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
         "--to-key-file",
         p(&new_key),
     ]));
-    assert_error(&out, 2, "does not exist");
+    assert_error(
+        &out,
+        2,
+        &format!("keyring `{}` does not exist", p(&k.dir.join("none.json"))),
+        KEYRING_HELP,
+    );
     let out = run(&mut cell(&[
         "rewrap",
         "--keyring",
@@ -535,8 +746,15 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
         "--to-key-file",
         p(&k.key),
     ]));
-    assert_error(&out, 1, "cannot rewrap");
-    assert!(stderr(&out).contains("nothing was changed"));
+    let before = std::fs::read_to_string(&ring).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let first_ref = json["keys"][0]["ref"].as_str().unwrap();
+    assert_error(
+        &out,
+        1,
+        &format!("key `{first_ref}` cannot be unwrapped: the wrapped data key was rejected"),
+        "check that `--key-file` or `--kms-key-id` names the key the keyring was written with (nothing was changed)",
+    );
 
     let out = run(&mut cell(&[
         "rewrap",
@@ -587,8 +805,10 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
         sealed,
     ])
     .args(ctx));
-    assert_error(&out, 1, "cannot decrypt value 1");
+    assert_error(&out, 1, DECRYPT_VALUE_1, DECRYPT_HELP);
 }
+
+const BENCH_HELP: &str = "pass `--millis` above 0 and `--sizes` between 0 and 67108864 bytes, e.g. `--sizes 64,1024 --millis 300`";
 
 #[test]
 fn bench_runs_and_validates() {
@@ -596,5 +816,145 @@ fn bench_runs_and_validates() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("encrypt") && stdout(&out).contains("ratio"));
     let out = run(&mut cell(&["bench", "--millis", "0"]));
-    assert_error(&out, 2, "`--millis` must be above 0");
+    assert_error(
+        &out,
+        2,
+        "the time per measurement must be above 0 ms",
+        BENCH_HELP,
+    );
+    let out = run(&mut cell(&["bench", "--sizes", "64,67108865"]));
+    assert_error(
+        &out,
+        2,
+        "a cell of 67108865 bytes is over the limit of 67108864 bytes",
+        BENCH_HELP,
+    );
+}
+
+#[test]
+fn csv_refusals_write_nothing() {
+    let k = keys();
+    let input = write_csv(&k.dir);
+    let ring = k.dir.join("ring.json");
+    let out_path = k.dir.join("o.csv");
+    let base = [
+        "encrypt",
+        "--key-file",
+        p(&k.key),
+        "--keyring",
+        p(&ring),
+        "--blind-index",
+        "--table",
+        "users",
+        "--csv",
+        p(&input),
+        "--out",
+        p(&out_path),
+    ];
+    let out = run(cell(&base).args(["--column", "ssn", "--row-key", "ssn"]));
+    assert_error(
+        &out,
+        2,
+        "the row key `ssn` is the column being processed",
+        "pass another column to `--row-key`, such as the primary key",
+    );
+    let out = run(cell(&base).args(["--column", "email"]));
+    assert_error(
+        &out,
+        2,
+        &format!("column `email` is not in `{}`", p(&input)),
+        "its columns are `id`, `name`, `ssn`; pass one of them to `--column`",
+    );
+    assert!(!ring.exists() && !out_path.exists(), "nothing written");
+
+    let escaped = k.dir.join("escaped.csv");
+    std::fs::write(&escaped, b"id,\x1b[2Jssn\n1,a\n").unwrap();
+    let out = run(
+        cell(&["encrypt", "--key-file", p(&k.key), "--table", "t"]).args([
+            "--column",
+            "ssn",
+            "--csv",
+            p(&escaped),
+            "--out",
+            p(&out_path),
+        ]),
+    );
+    assert_error(
+        &out,
+        2,
+        &format!("column `ssn` is not in `{}`", p(&escaped)),
+        "its columns are `id`, `\\u{1b}[2Jssn`; pass one of them to `--column`",
+    );
+
+    #[cfg(unix)]
+    {
+        let target = k.dir.join("target.csv");
+        std::os::unix::fs::symlink(&target, &out_path).unwrap();
+        let out = run(cell(&base).args(["--column", "ssn", "--row-key", "id"]));
+        assert_error(
+            &out,
+            2,
+            &format!("`{}` already exists", p(&out_path)),
+            "choose a new `--out` path, outputs are never overwritten",
+        );
+        assert!(!target.exists() && !ring.exists());
+    }
+}
+
+#[test]
+fn csv_row_keys_bind_their_bytes() {
+    let k = keys();
+    let input = k.dir.join("latin1.csv");
+    // Two Latin-1 row keys that are not UTF-8 and differ.
+    std::fs::write(&input, b"id,ssn\n\xe9,a\n\xe8,b\n").unwrap();
+    let enc = k.dir.join("enc.csv");
+    let base = ["--key-file", p(&k.key), "--table", "t", "--column", "ssn"];
+    let out = run(cell(&[
+        "encrypt",
+        "--csv",
+        p(&input),
+        "--out",
+        p(&enc),
+        "--row-key",
+        "id",
+    ])
+    .args(base));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sealed = std::fs::read(&enc).unwrap();
+    let lines: Vec<&[u8]> = sealed.split(|&b| b == b'\n').collect();
+    let (first, second) = (&lines[1][2..], &lines[2][2..]);
+    let swapped = k.dir.join("swapped.csv");
+    std::fs::write(
+        &swapped,
+        [b"id,ssn\n\xe9,", second, b"\n\xe8,", first, b"\n"].concat(),
+    )
+    .unwrap();
+    let dec = k.dir.join("dec.csv");
+    let out = run(cell(&[
+        "decrypt",
+        "--csv",
+        p(&swapped),
+        "--out",
+        p(&dec),
+        "--row-key",
+        "id",
+    ])
+    .args(base));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a value moved to another row does not decrypt"
+    );
+    let out = run(cell(&[
+        "decrypt",
+        "--csv",
+        p(&enc),
+        "--out",
+        p(&dec),
+        "--row-key",
+        "id",
+    ])
+    .args(base));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&dec).unwrap(), b"id,ssn\n\xe9,a\n\xe8,b\n");
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use atrest::cell::{
-    DataKey, GeneratedKey, KeyError, KeyFileProvider, KeyProvider, ProviderKind, Scope,
+    DataKey, GeneratedKey, ProviderError, KeyFileProvider, KeyProvider, ProviderKind, KeyScope,
 };
 
 /// Counts calls and optionally slows `generate` and `unwrap_key` down, around an ephemeral key-file provider.
@@ -44,21 +44,21 @@ impl KeyProvider for Counting {
     fn kind(&self) -> ProviderKind {
         self.inner.kind()
     }
-    fn generate(&self, scope: &Scope) -> Result<GeneratedKey, KeyError> {
+    fn generate(&self, scope: &KeyScope) -> Result<GeneratedKey, ProviderError> {
         self.generated.fetch_add(1, Ordering::SeqCst);
         if !self.delay.is_zero() {
             std::thread::sleep(self.delay);
         }
         self.inner.generate(scope)
     }
-    fn unwrap_key(&self, wrapped: &[u8], scope: &Scope) -> Result<DataKey, KeyError> {
+    fn unwrap_key(&self, wrapped: &[u8], scope: &KeyScope) -> Result<DataKey, ProviderError> {
         self.unwrapped.fetch_add(1, Ordering::SeqCst);
         if !self.delay.is_zero() {
             std::thread::sleep(self.delay);
         }
         self.inner.unwrap_key(wrapped, scope)
     }
-    fn wrap_key(&self, key: &DataKey, scope: &Scope) -> Result<Vec<u8>, KeyError> {
+    fn wrap_key(&self, key: &DataKey, scope: &KeyScope) -> Result<Vec<u8>, ProviderError> {
         self.inner.wrap_key(key, scope)
     }
 }
