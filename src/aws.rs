@@ -16,15 +16,31 @@ pub struct AwsSettings {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AwsSetupError {
-    #[error(
-        "`{0}` is not a valid endpoint URL; use a full URL such as `https://rds.us-east-1.amazonaws.com` or `http://127.0.0.1:5000`"
-    )]
+    #[error("`{0}` is not a valid endpoint URL")]
     BadEndpoint(String),
-    #[error("no AWS region is set; pass `--region REGION` or set `AWS_REGION`")]
+    #[error("no AWS region is set")]
     NoRegion,
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+impl crate::error::Help for AwsSetupError {
+    fn help(&self) -> Option<String> {
+        match self {
+            AwsSetupError::BadEndpoint(_) => Some(
+                "use a full URL such as `https://rds.us-east-1.amazonaws.com` or `http://127.0.0.1:5000`"
+                    .into(),
+            ),
+            AwsSetupError::NoRegion => Some("set `AWS_REGION` or the profile's region".into()),
+            AwsSetupError::Runtime(_) => None,
+        }
+    }
+
+    fn is_usage(&self) -> bool {
+        !matches!(self, AwsSetupError::Runtime(_))
+    }
 }
 
 impl AwsSettings {

@@ -85,7 +85,10 @@ pub(crate) fn typed_value(
             }
             Ok(Value::List(out))
         }
-        (ty, v) => Err(format!("expected {ty}, found `{v}`").into()),
+        (ty, v) => Err(TypeError {
+            message: format!("expected {ty}, found `{v}`"),
+            help: Some(format!("write the value as {ty}")),
+        }),
     }
 }
 

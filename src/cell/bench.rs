@@ -257,7 +257,6 @@ fn rate(budget: Duration, op: &mut impl FnMut() -> usize) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

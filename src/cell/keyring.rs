@@ -496,7 +496,6 @@ fn render(state: &State) -> Result<String, CellError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[cfg(unix)]

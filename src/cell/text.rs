@@ -268,7 +268,6 @@ impl CellEncryptor {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use std::sync::Arc;
 
     use super::*;

@@ -136,7 +136,7 @@ pub fn engine_support(
         let settings = aws.settings();
         settings
             .validate()
-            .map_err(|e| CliError::usage(e.to_string()))?;
+            .map_err(super::inventory::endpoint_help)?;
         let base = EngineSupport::embedded(catalog, engine);
         let version = req.text("database.version").to_string();
         let engine = engine.to_string();

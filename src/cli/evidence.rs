@@ -116,15 +116,8 @@ pub fn run(args: EvidenceArgs, out: &mut dyn Write) -> CliResult {
     }
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
-    CliError::usage(e.to_string())
-}
-
 fn keygen(args: KeygenArgs, out: &mut dyn Write) -> CliResult {
-    let public = signing::generate(&args.out).map_err(|e| match e {
-        signing::KeyError::Random => CliError::failure(e.to_string()),
-        e => usage(e),
-    })?;
+    let public = signing::generate(&args.out)?;
     writeln!(
         out,
         "wrote private key `{}` (mode 0600; keep it secret) and public key `{}`\npublic key sha256 {}",
@@ -141,10 +134,10 @@ fn build(args: BuildArgs, out: &mut dyn Write) -> CliResult {
     bundle::check_out_dir(&args.out)
         .map_err(|e| CliError::from(e).or_help("choose another `--out`"))?;
     let key = match &args.signing_key {
-        Some(path) => Some(signing::SigningKey::load(path).map_err(usage)?),
+        Some(path) => Some(signing::SigningKey::load(path)?),
         None => None,
     };
-    let attachments = attach::prepare_all(&args.attach).map_err(usage)?;
+    let attachments = attach::prepare_all(&args.attach)?;
     let catalog = Catalog::embedded()?;
     let (inventory, source) = args.source.load(
         plan,
@@ -217,10 +210,10 @@ fn build(args: BuildArgs, out: &mut dyn Write) -> CliResult {
 
 fn verify_bundle(args: VerifyArgs, out: &mut dyn Write) -> CliResult {
     let key = match &args.public_key {
-        Some(path) => Some(signing::PublicKey::load(path).map_err(usage)?),
+        Some(path) => Some(signing::PublicKey::load(path)?),
         None => None,
     };
-    let v = verify::verify(&args.dir, key.as_ref()).map_err(usage)?;
+    let v = verify::verify(&args.dir, key.as_ref())?;
     match args.format {
         VerifyFormat::Table => verify::render_text(&v, out)?,
         VerifyFormat::Json => {
@@ -237,8 +230,8 @@ fn verify_bundle(args: VerifyArgs, out: &mut dyn Write) -> CliResult {
 }
 
 fn diff_bundles(args: DiffArgs, out: &mut dyn Write) -> CliResult {
-    let old = diff::load(&args.old).map_err(usage)?;
-    let new = diff::load(&args.new).map_err(usage)?;
+    let old = diff::load(&args.old)?;
+    let new = diff::load(&args.new)?;
     let d = diff::diff(&old, &new);
     match args.format {
         DiffFormat::Table => diff::render_table(&d, out)?,

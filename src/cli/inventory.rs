@@ -101,9 +101,7 @@ fn live(
     use crate::aws::{AwsSetupError, block_on};
 
     let settings = aws.settings();
-    settings
-        .validate()
-        .map_err(|e| CliError::usage(e.to_string()))?;
+    settings.validate().map_err(endpoint_help)?;
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| Arc::new(progress::Bar::default()));
@@ -133,10 +131,25 @@ fn live(
     }
     match result {
         Ok(Ok(inventory)) => Ok(inventory),
-        Ok(Err(e @ (AwsSetupError::NoRegion | AwsSetupError::BadEndpoint(_)))) => {
-            Err(CliError::usage(e.to_string()))
-        }
-        Ok(Err(e)) | Err(e) => Err(CliError::failure(e.to_string())),
+        Ok(Err(e)) | Err(e) => Err(endpoint_help(e)),
+    }
+}
+
+/// The AWS set-up error with the flags that fix it.
+#[cfg(feature = "aws")]
+pub(super) fn endpoint_help(e: crate::aws::AwsSetupError) -> CliError {
+    use crate::aws::AwsSetupError;
+    let help = match &e {
+        AwsSetupError::BadEndpoint(_) => Some(
+            "pass a full URL such as `--endpoint-url https://rds.us-east-1.amazonaws.com` or `--endpoint-url http://127.0.0.1:5000`",
+        ),
+        AwsSetupError::NoRegion => Some("pass `--region REGION` or set `AWS_REGION`"),
+        _ => None,
+    };
+    let error = CliError::from(e);
+    match help {
+        Some(h) => error.with_help(h),
+        None => error,
     }
 }
 

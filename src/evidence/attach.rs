@@ -12,26 +12,48 @@ pub use crate::report::adr::DECISION_RECORD_MARKER;
 pub const MAX_ATTACHMENT: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AttachError {
-    #[error("cannot read --attach file `{path}`: {source}; check the path")]
+    #[error("cannot read attachment `{path}`: {source}")]
     Unreadable {
         path: String,
         source: std::io::Error,
     },
-    #[error("--attach file `{path}` is {bytes} bytes; attachments are limited to 16 MiB")]
+    #[error("attachment `{path}` is {bytes} bytes, over the limit of 16 MiB")]
     TooLarge { path: String, bytes: u64 },
-    #[error(
-        "--attach file `{path}` holds key material ({what}); a bundle never carries keys: attach a decision record or a description instead"
-    )]
+    #[error("attachment `{path}` holds key material ({what})")]
     KeyMaterial { path: String, what: String },
-    #[error("two --attach files are named `{name}`; rename one of them")]
+    #[error("two attachments are named `{name}`")]
     DuplicateName { name: String },
-    #[error("--attach file `{path}` looks like {what} but cannot be read as one: {detail}")]
+    #[error("attachment `{path}` looks like {what} but cannot be read as one: {detail}")]
     Malformed {
         path: String,
         what: String,
         detail: String,
     },
+}
+
+impl crate::error::Help for AttachError {
+    fn help(&self) -> Option<String> {
+        Some(
+            match self {
+                AttachError::Unreadable { .. } => "check the path",
+                AttachError::TooLarge { .. } => {
+                    "a bundle is evidence, not a backup: attach a summary"
+                }
+                AttachError::KeyMaterial { .. } => {
+                    "a bundle never carries keys: attach a decision record or a description instead"
+                }
+                AttachError::DuplicateName { .. } => "rename one of them",
+                AttachError::Malformed { .. } => "attach the file as atrest wrote it",
+            }
+            .to_string(),
+        )
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
 }
 
 /// An attachment ready to be written into the bundle.
@@ -299,9 +321,6 @@ mod tests {
             (AttachmentKind::Other, "notes_.txt")
         );
         let err = prepare_all(&[adr.clone(), adr]).unwrap_err().to_string();
-        assert!(
-            err.contains("two --attach files are named `adr.md`"),
-            "{err}"
-        );
+        assert!(err.contains("two attachments are named `adr.md`"), "{err}");
     }
 }

@@ -14,22 +14,37 @@ use crate::audit::report::Report;
 use crate::model::{Finding, Severity, Status};
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DiffError {
-    #[error(
-        "cannot read `{path}`: {source}; pass two directories written by `atrest evidence build --out`"
-    )]
+    #[error("cannot read `{path}`: {source}")]
     Unreadable {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "`{path}` is not a valid {what}: {detail}; was the bundle written by this version of atrest?"
-    )]
+    #[error("`{path}` is not a valid {what}: {detail}")]
     Malformed {
         path: String,
         what: &'static str,
         detail: String,
     },
+}
+
+impl crate::error::Help for DiffError {
+    fn help(&self) -> Option<String> {
+        Some(
+            match self {
+                DiffError::Unreadable { .. } => {
+                    "pass two directories written by `atrest evidence build --out`"
+                }
+                DiffError::Malformed { .. } => "was the bundle written by this version of atrest?",
+            }
+            .to_string(),
+        )
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
 }
 
 /// The parts of a bundle a diff reads.

@@ -28,33 +28,25 @@ const SPKI_PREFIX: [u8; 12] = [
 const MAX_KEY_FILE: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error(
-        "cannot read key `{path}`: {source}; check the path, or create a key pair with `atrest evidence keygen --out FILE`"
-    )]
+pub enum SigningKeyError {
+    #[error("cannot read key `{path}`: {source}")]
     Unreadable {
         path: String,
         source: std::io::Error,
     },
-    #[error("`{path}` is {found}, but {expected}")]
+    #[error("`{path}` is {found}")]
     WrongType {
         path: String,
         found: String,
         expected: String,
     },
-    #[error(
-        "`{path}` is not a valid key: {detail}; create a key pair with `atrest evidence keygen --out FILE`"
-    )]
+    #[error("`{path}` is not a valid key: {detail}")]
     Malformed { path: String, detail: String },
-    #[error(
-        "signing key `{path}` can be read by group or others (mode {mode:03o}); restrict it with `chmod 600 {path}`"
-    )]
+    #[error("signing key `{path}` can be read by group or others (mode {mode:03o})")]
     TooOpen { path: String, mode: u32 },
-    #[error(
-        "`{path}` already exists; keygen never replaces a key: choose another --out, or move the old key away"
-    )]
+    #[error("`{path}` already exists")]
     Exists { path: String },
-    #[error("cannot write key `{path}`: {source}; check that the directory exists and is writable")]
+    #[error("cannot write key `{path}`: {source}")]
     Unwritable {
         path: String,
         source: std::io::Error,
@@ -63,9 +55,38 @@ pub enum KeyError {
     Random,
 }
 
+impl crate::error::Help for SigningKeyError {
+    fn help(&self) -> Option<String> {
+        match self {
+            SigningKeyError::Unreadable { .. } => Some(
+                "check the path, or create a key pair with `atrest evidence keygen --out FILE`"
+                    .into(),
+            ),
+            SigningKeyError::WrongType { expected, .. } => Some(expected.clone()),
+            SigningKeyError::Malformed { .. } => {
+                Some("create a key pair with `atrest evidence keygen --out FILE`".into())
+            }
+            SigningKeyError::TooOpen { path, .. } => {
+                Some(format!("restrict it with `chmod 600 {path}`"))
+            }
+            SigningKeyError::Exists { .. } => Some(
+                "keygen never replaces a key: choose another path, or move the old key away".into(),
+            ),
+            SigningKeyError::Unwritable { .. } => {
+                Some("check that the directory exists and is writable".into())
+            }
+            SigningKeyError::Random => None,
+        }
+    }
+
+    fn is_usage(&self) -> bool {
+        !matches!(self, SigningKeyError::Random)
+    }
+}
+
 const EXPECT_PRIVATE: &str =
-    "--signing-key needs the Ed25519 private key written by `atrest evidence keygen` (PKCS#8)";
-const EXPECT_PUBLIC: &str = "--public-key needs the Ed25519 public key written by `atrest evidence keygen` (the `.pub` file beside the private key)";
+    "signing needs the Ed25519 private key written by `atrest evidence keygen` (PKCS#8)";
+const EXPECT_PUBLIC: &str = "verifying needs the Ed25519 public key written by `atrest evidence keygen` (the `.pub` file beside the private key)";
 
 /// The private signing key. No `Debug`, no `Display`: it is never printed.
 pub struct SigningKey {
@@ -103,9 +124,9 @@ enum Decoded {
     CellKeyFile,
 }
 
-fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SigningKeyError> {
     let shown = path.display().to_string();
-    let unreadable = |source| KeyError::Unreadable {
+    let unreadable = |source| SigningKeyError::Unreadable {
         path: shown.clone(),
         source,
     };
@@ -114,7 +135,7 @@ fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         return Err(unreadable(std::io::Error::other("not a regular file")));
     }
     if meta.len() > MAX_KEY_FILE {
-        return Err(KeyError::Malformed {
+        return Err(SigningKeyError::Malformed {
             path: shown,
             detail: format!("{} bytes is too large for a key file", meta.len()),
         });
@@ -122,8 +143,8 @@ fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     Ok(Zeroizing::new(std::fs::read(path).map_err(unreadable)?))
 }
 
-fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, KeyError> {
-    let malformed = |detail: &str| KeyError::Malformed {
+fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, SigningKeyError> {
+    let malformed = |detail: &str| SigningKeyError::Malformed {
         path: path.display().to_string(),
         detail: detail.to_string(),
     };
@@ -167,8 +188,8 @@ fn pem(label: &str, der: &[u8]) -> Zeroizing<String> {
     out
 }
 
-fn wrong(path: &Path, found: &str, expected: &str) -> KeyError {
-    KeyError::WrongType {
+fn wrong(path: &Path, found: &str, expected: &str) -> SigningKeyError {
+    SigningKeyError::WrongType {
         path: path.display().to_string(),
         found: found.to_string(),
         expected: expected.to_string(),
@@ -176,10 +197,10 @@ fn wrong(path: &Path, found: &str, expected: &str) -> KeyError {
 }
 
 #[cfg(unix)]
-fn check_private_mode(path: &Path) -> Result<(), KeyError> {
+fn check_private_mode(path: &Path) -> Result<(), SigningKeyError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
-        .map_err(|source| KeyError::Unreadable {
+        .map_err(|source| SigningKeyError::Unreadable {
             path: path.display().to_string(),
             source,
         })?
@@ -187,7 +208,7 @@ fn check_private_mode(path: &Path) -> Result<(), KeyError> {
         .mode()
         & 0o777;
     if mode & 0o077 != 0 {
-        return Err(KeyError::TooOpen {
+        return Err(SigningKeyError::TooOpen {
             path: path.display().to_string(),
             mode,
         });
@@ -196,13 +217,13 @@ fn check_private_mode(path: &Path) -> Result<(), KeyError> {
 }
 
 #[cfg(not(unix))]
-fn check_private_mode(_path: &Path) -> Result<(), KeyError> {
+fn check_private_mode(_path: &Path) -> Result<(), SigningKeyError> {
     Ok(())
 }
 
 impl SigningKey {
     /// Reads a PKCS#8 Ed25519 private key (PEM or DER), refusing a file others may read.
-    pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
+    pub fn load(path: &Path) -> Result<SigningKey, SigningKeyError> {
         let bytes = read_key_file(path)?;
         let der = match decode(path, &bytes)? {
             Decoded::CellKeyFile => {
@@ -240,7 +261,7 @@ impl SigningKey {
                 } else if der.starts_with(&SPKI_PREFIX) {
                     wrong(path, "a public key", EXPECT_PRIVATE)
                 } else {
-                    KeyError::Malformed {
+                    SigningKeyError::Malformed {
                         path: path.display().to_string(),
                         detail: "not a PKCS#8 Ed25519 private key".to_string(),
                     }
@@ -279,7 +300,7 @@ fn signed_message(manifest: &[u8]) -> Vec<u8> {
 
 impl PublicKey {
     /// Reads an Ed25519 public key (SubjectPublicKeyInfo, PEM or DER).
-    pub fn load(path: &Path) -> Result<PublicKey, KeyError> {
+    pub fn load(path: &Path) -> Result<PublicKey, SigningKeyError> {
         let bytes = read_key_file(path)?;
         let der = match decode(path, &bytes)? {
             Decoded::CellKeyFile => {
@@ -320,7 +341,7 @@ impl PublicKey {
                 EXPECT_PUBLIC,
             ));
         }
-        Err(KeyError::Malformed {
+        Err(SigningKeyError::Malformed {
             path: path.display().to_string(),
             detail: "not an Ed25519 public key".to_string(),
         })
@@ -373,11 +394,11 @@ fn create_new(path: &Path, private: bool) -> std::io::Result<std::fs::File> {
 
 /// A new key pair: the private key at `out` (PKCS#8 PEM, mode 0600) and the public key at `out.pub`. Refuses to
 /// replace either file. Returns the public key.
-pub fn generate(out: &Path) -> Result<PublicKey, KeyError> {
+pub fn generate(out: &Path) -> Result<PublicKey, SigningKeyError> {
     let public_path = public_key_path(out);
     for p in [out, public_path.as_path()] {
         if p.symlink_metadata().is_ok() {
-            return Err(KeyError::Exists {
+            return Err(SigningKeyError::Exists {
                 path: p.display().to_string(),
             });
         }
@@ -386,22 +407,22 @@ pub fn generate(out: &Path) -> Result<PublicKey, KeyError> {
     // ring's Document is a plain buffer without a zeroizing drop; it lives only for this copy.
     let pkcs8 = Zeroizing::new(
         Ed25519KeyPair::generate_pkcs8(&rng)
-            .map_err(|_| KeyError::Random)?
+            .map_err(|_| SigningKeyError::Random)?
             .as_ref()
             .to_vec(),
     );
-    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| KeyError::Random)?;
+    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| SigningKeyError::Random)?;
     let public = SigningKey { pair }.public_key();
     let private_pem = pem("PRIVATE KEY", &pkcs8);
 
-    let write = |path: &Path, private: bool, text: &[u8]| -> Result<(), KeyError> {
+    let write = |path: &Path, private: bool, text: &[u8]| -> Result<(), SigningKeyError> {
         let map = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::Exists {
+                SigningKeyError::Exists {
                     path: path.display().to_string(),
                 }
             } else {
-                KeyError::Unwritable {
+                SigningKeyError::Unwritable {
                     path: path.display().to_string(),
                     source,
                 }
@@ -451,10 +472,17 @@ mod tests {
         assert_eq!(mode, 0o600);
         let text = std::fs::read_to_string(&key).unwrap();
         assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"));
-        assert!(matches!(generate(&key), Err(KeyError::Exists { .. })));
+        assert!(matches!(
+            generate(&key),
+            Err(SigningKeyError::Exists { .. })
+        ));
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = SigningKey::load(&key).err().unwrap().to_string();
-        assert!(err.contains("chmod 600"), "{err}");
+        let err = SigningKey::load(&key).err().unwrap();
+        assert!(err.to_string().contains("mode 644"), "{err}");
+        assert!(
+            crate::error::Help::help(&err).is_some_and(|h| h.contains("chmod 600")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -10,16 +10,33 @@ use super::manifest::{MANIFEST_FILE, Manifest, SIGNATURE_FILE, is_safe_path, sha
 use super::signing::{PublicKey, SignatureFile};
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
-    #[error(
-        "`{path}` is not a directory; pass the directory that `atrest evidence build --out` wrote"
-    )]
+    #[error("`{path}` is not a directory")]
     NotADirectory { path: String },
-    #[error("cannot read bundle `{path}`: {source}; check the path and its permissions")]
+    #[error("cannot read bundle `{path}`: {source}")]
     Unreadable {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl crate::error::Help for VerifyError {
+    fn help(&self) -> Option<String> {
+        Some(
+            match self {
+                VerifyError::NotADirectory { .. } => {
+                    "pass the directory that `atrest evidence build --out` wrote"
+                }
+                VerifyError::Unreadable { .. } => "check the path and its permissions",
+            }
+            .to_string(),
+        )
+    }
+
+    fn is_usage(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -57,11 +57,7 @@ fn explain_prints_options_rules_facts_and_engines() {
 #[test]
 fn explain_unknown_id_suggests_the_closest() {
     let out = run(atrest().args(["explain", "ec2-lux"]));
-    assert_error_style(
-        &out,
-        2,
-        "nothing is called `ec2-lux`",
-    );
+    assert_error_style(&out, 2, "nothing is called `ec2-lux`");
 }
 
 #[test]
@@ -169,11 +165,7 @@ fn unknown_requirement_value_suggests_the_closest() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(&dir, "req.toml", "[keys]\nfips = \"140-3-l4\"\n");
     let out = run(atrest().args(["advise", "-r", &file]));
-    assert_error_style(
-        &out,
-        2,
-        ":2: `keys.fips`: `140-3-l4` is not a `fips` value",
-    );
+    assert_error_style(&out, 2, ":2: `keys.fips`: `140-3-l4` is not a `fips` value");
     let out = run(atrest().args(["advise", "--hosting", "manged"]));
     assert_error_style(
         &out,
@@ -218,11 +210,7 @@ fn malformed_set_flag_is_explained() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`--set keys.fips` is not of the form `section.key=value`"));
     let out = run(atrest().args(["advise", "--set", "keys.fip=none"]));
-    assert_error_style(
-        &out,
-        2,
-        "unknown requirement `keys.fip`",
-    );
+    assert_error_style(&out, 2, "unknown requirement `keys.fip`");
 }
 
 #[test]

@@ -12,7 +12,6 @@ use atrest::cell::{
 
 use crate::support::providers::Counting;
 
-
 fn limits(messages: u64) -> CacheLimits {
     CacheLimits {
         max_messages: messages,

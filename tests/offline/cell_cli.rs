@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::cli::{assert_error_style, p, run_stdin};
+use crate::support::cli::{p, run_stdin};
 use crate::support::{atrest, stderr, stdout};
 
 fn run(cmd: &mut Command) -> Output {

@@ -208,6 +208,7 @@ const NOT_HOUSE_STYLE: &[(&str, &str)] = &[
     ("missing_required_flag", "clap parse error"),
     ("missing_argument", "clap parse error"),
     ("unknown_cell_command", "clap parse error"),
+    ("audit_bad_fail_on", "clap value parser error"),
     ("audit_inventory_in_and_regions", "clap parse error"),
     ("evidence_build_without_out", "clap parse error"),
     (
@@ -223,14 +224,6 @@ const NOT_HOUSE_STYLE: &[(&str, &str)] = &[
     ("aws_advise_live_bad_endpoint_url", "a notice comes first"),
     #[cfg(not(feature = "aws"))]
     ("no_aws_advise_live", "a notice comes first"),
-    ("advise_bad_toml", "no hint"),
-    ("advise_not_a_bool", "no hint"),
-    ("advise_set_without_value", "no hint"),
-    ("plan_bad_account_id", "no hint"),
-    ("plan_bad_override", "no hint"),
-    ("plan_unknown_extension", "no hint"),
-    ("evidence_build_public_key_to_sign", "no hint"),
-    ("evidence_verify_private_key", "no hint"),
 ];
 
 fn write(dir: &Path, name: &str, text: &str) {

@@ -134,7 +134,7 @@ fn keygen_writes_a_0600_private_key_and_a_public_key_and_never_replaces_them() {
     let again = cmd(&["evidence", "keygen", "--out", p(&key)]);
     assert_eq!(again.status.code(), Some(2));
     assert!(
-        stderr(&again).contains("already exists; keygen never replaces a key"),
+        stderr(&again).contains("already exists\n  help: keygen never replaces a key"),
         "{}",
         stderr(&again)
     );
@@ -424,7 +424,7 @@ fn verify_errors_name_the_fix() {
 
     let file = dir.path().join("adr.md");
     let out = verify(&file, &public);
-    assert_error_style(&out, 2, "is not a directory; pass the directory");
+    assert_error_style(&out, 2, "is not a directory\n  help: pass the directory");
 
     let out = verify(&bundle, &dir.path().join("nope.pub"));
     assert_error_style(&out, 2, "cannot read key `");
@@ -437,7 +437,7 @@ fn verify_errors_name_the_fix() {
     let out = verify(&bundle, &dir.path().join("evidence.key"));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("is a private key, but --public-key needs"),
+        stderr(&out).contains("is a private key\n  help: verifying needs the Ed25519 public key"),
         "{}",
         stderr(&out)
     );
@@ -504,7 +504,7 @@ fn build_errors_for_keys_and_attachments_stop_before_anything_is_written() {
     // wrong key types
     check(
         &["--signing-key", p(&public)],
-        "is a public key, but --signing-key needs the Ed25519 private key",
+        "is a public key\n  help: signing needs the Ed25519 private key",
     );
     let cell = dir.path().join("cell.key");
     std::fs::write(
@@ -544,7 +544,7 @@ fn build_errors_for_keys_and_attachments_stop_before_anything_is_written() {
     // bad --attach path
     check(
         &["--attach", p(&dir.path().join("absent.md"))],
-        "cannot read --attach file `",
+        "cannot read attachment `",
     );
     check(&["--attach", p(dir.path())], "not a regular file");
     // key material is refused
@@ -954,7 +954,7 @@ fn keygen_and_attach_edge_errors() {
     assert_error_style(
         &out,
         2,
-        "two --attach files are named `notes.md`; rename one",
+        "two attachments are named `notes.md`\n  help: rename one",
     );
 
     let big = dir.path().join("big.bin");
@@ -963,7 +963,7 @@ fn keygen_and_attach_edge_errors() {
         .set_len(16 * 1024 * 1024 + 1)
         .unwrap();
     let out = build(&out_dir, INVENTORY, &["--attach", p(&big)]);
-    assert_error_style(&out, 2, "attachments are limited to 16 MiB");
+    assert_error_style(&out, 2, "over the limit of 16 MiB");
     assert!(!out_dir.exists());
 }
 

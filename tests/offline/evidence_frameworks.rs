@@ -46,13 +46,15 @@ fn every_framework_file_loads() {
 
 #[test]
 fn a_dangling_check_id_fails_the_load() {
-    let text = std::fs::read_to_string(crate::support::repo_path("decision/frameworks/pci-dss.toml"))
-        .unwrap()
-        .replacen(
-            "\"kms_key_rotation_enabled\"",
-            "\"kms_key_rotation_enable\"",
-            1,
-        );
+    let text = std::fs::read_to_string(crate::support::repo_path(
+        "decision/frameworks/pci-dss.toml",
+    ))
+    .unwrap()
+    .replacen(
+        "\"kms_key_rotation_enabled\"",
+        "\"kms_key_rotation_enable\"",
+        1,
+    );
     let files: Vec<(&str, &str)> = atrest::catalog::embedded_files()
         .iter()
         .map(|&(path, body)| match path {

@@ -24,4 +24,5 @@ mod evidence_frameworks;
 mod evidence_html;
 mod evidence_ocsf;
 mod evidence_tamper;
+mod layering;
 mod snapshots;

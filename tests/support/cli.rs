@@ -45,9 +45,9 @@ pub fn json(output: &Output) -> serde_json::Value {
     })
 }
 
-/// Asserts exit `code` and an error in the house style: the first line of standard error is `error: ` and a
-/// message that contains `needle`, starts lowercase and has no final period; a hint follows, either on the next
-/// line after `  help: ` or (the older form) after `; ` inside the message.
+/// Asserts exit `code` and an error in the house style: standard error is `error: <message>` and, on the next line,
+/// `  help: <hint>`; the message starts lowercase, has no final period and no line break. `needle` is looked for in
+/// the two lines together, so it may span the message and the hint (`"message\n  help: hint"`).
 pub fn assert_error_style(out: &Output, code: i32, needle: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(code), "stderr: {err}");
@@ -56,14 +56,18 @@ pub fn assert_error_style(out: &Output, code: i32, needle: &str) {
     let message = line
         .strip_prefix("error: ")
         .unwrap_or_else(|| panic!("no `error: ` prefix: {err}"));
-    assert!(message.contains(needle), "`{needle}` not in: {message}");
     assert!(
         message.chars().next().is_some_and(|c| !c.is_uppercase()),
         "starts uppercase: {message}"
     );
     assert!(!message.ends_with('.'), "ends with a period: {message}");
-    let help_line = lines.next().is_some_and(|l| l.starts_with("  help: "));
-    assert!(help_line || message.contains("; "), "no hint: {err}");
+    let help = lines
+        .next()
+        .and_then(|l| l.strip_prefix("  help: "))
+        .unwrap_or_else(|| panic!("no `  help: ` line: {err}"));
+    assert!(!help.is_empty(), "empty hint: {err}");
+    let both = format!("{message}\n  help: {help}");
+    assert!(both.contains(needle), "`{needle}` not in: {both}");
 }
 
 /// The same, and the message quotes the user's input (a flag, path or value) in backticks.

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use atrest::cell::{
-    DataKey, GeneratedKey, ProviderError, KeyFileProvider, KeyProvider, ProviderKind, KeyScope,
+    DataKey, GeneratedKey, KeyFileProvider, KeyProvider, KeyScope, ProviderError, ProviderKind,
 };
 
 /// Counts calls and optionally slows `generate` and `unwrap_key` down, around an ephemeral key-file provider.

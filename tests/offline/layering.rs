@@ -1,6 +1,5 @@
 //! The house's one-way data flow, enforced by reading the sources: `catalog -> audit -> report -> evidence`, each
 //! layer naming only those to its left; only `cli` names `evidence`; no cycle between top-level modules.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
