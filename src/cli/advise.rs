@@ -149,9 +149,10 @@ pub fn engine_support(
     #[cfg(not(feature = "aws"))]
     {
         let _ = aws;
-        Err(CliError::usage(
-            "`--live` needs AWS support, which this build left out; rebuild with default features (`cargo build`)",
-        ))
+        Err(
+            CliError::usage("`--live` needs AWS support, which this build left out")
+                .with_help("rebuild with default features (`cargo build`)"),
+        )
     }
 }
 

@@ -81,9 +81,10 @@ fn live(
     _db_tag: DbTag,
     offline_hint: &str,
 ) -> Result<Inventory, CliError> {
-    Err(CliError::usage(format!(
-        "this atrest was built without AWS support (feature `aws`); {offline_hint}"
-    )))
+    Err(
+        CliError::usage("this atrest was built without AWS support (feature `aws`)")
+            .with_help(offline_hint),
+    )
 }
 
 /// Reads the account (with a progress bar on a terminal). `offline_hint` says what to do in a build without AWS.

@@ -414,6 +414,6 @@ fn bad_endpoint_url() {
 fn live_audit_needs_the_aws_feature() {
     expect_usage_error(
         &["audit", "--regions", "eu-west-1"],
-        "error: this atrest was built without AWS support (feature `aws`); audit a saved inventory with `--inventory-in FILE`",
+        "error: this atrest was built without AWS support (feature `aws`)\n  help: audit a saved inventory with `--inventory-in FILE`",
     );
 }

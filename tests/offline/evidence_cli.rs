@@ -914,7 +914,7 @@ fn live_build_needs_the_aws_feature() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out).trim(),
-        "error: this atrest was built without AWS support (feature `aws`); build the bundle from a saved inventory with `--inventory-in FILE`"
+        "error: this atrest was built without AWS support (feature `aws`)\n  help: build the bundle from a saved inventory with `--inventory-in FILE`"
     );
 }
 
