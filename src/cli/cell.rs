@@ -185,7 +185,11 @@ fn provider(key: &KeySource, flags: [&str; 2]) -> Result<Arc<dyn KeyProvider>, C
         #[cfg(feature = "aws")]
         (None, Some(id)) => {
             let settings = key.aws.settings();
-            Ok(Arc::new(crate::cell::KmsProvider::from_settings(&settings, id)?))
+            let provider = crate::cell::KmsProvider::from_settings(&settings, id).map_err(|e| match e {
+                crate::cell::KmsSetupError::Aws(a) => super::inventory::endpoint_help(a),
+                other => other.into(),
+            })?;
+            Ok(Arc::new(provider))
         }
         #[cfg(not(feature = "aws"))]
         (None, Some(id)) => Err(CliError::usage(format!(

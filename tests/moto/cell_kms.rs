@@ -315,7 +315,7 @@ fn cli_kms_errors() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("no AWS region is set; pass `--region REGION`"),
+        stderr(&out).contains("no AWS region is set\n  help: pass `--region REGION`"),
         "{}",
         stderr(&out)
     );
@@ -334,7 +334,7 @@ fn cli_kms_errors() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).starts_with("error: `localhost` is not a valid endpoint URL; use a full URL"),
+        stderr(&out).starts_with("error: `localhost` is not a valid endpoint URL\n  help: pass a full URL"),
         "{}",
         stderr(&out)
     );
