@@ -334,7 +334,8 @@ fn cli_kms_errors() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).starts_with("error: `localhost` is not a valid endpoint URL\n  help: pass a full URL"),
+        stderr(&out)
+            .starts_with("error: `localhost` is not a valid endpoint URL\n  help: pass a full URL"),
         "{}",
         stderr(&out)
     );

@@ -1,30 +1,15 @@
-//! The report as one self-contained HTML page: inline CSS and inline SVG only, no scripts, no external requests
-//! (a Content-Security-Policy meta tag forbids them). Every string that comes from the inventory is escaped:
-//! resource names, tags and messages are attacker-controllable.
-//!
-//! Layout: provenance (tool, catalog, account, caller, regions, times), at-a-glance charts, one control table per
-//! framework with every control's checks and resources, the databases and their encryption option, every
-//! resource's findings, API errors, attachments.
+//! The page's sections, in the order `render_page` writes them: head, provenance, at a glance, one per framework,
+//! databases, resources, API errors, attachments.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write;
 
-use super::{AuditView, evidence_line, short_resource};
+use super::chart::{Bar, COLORS, badge, bar_chart, finding_badge, severity_badge, status_badge};
+use super::escape::{esc, rich, slug};
+use super::{AuditView, STYLE, csp, evidence_line, short_resource};
 use crate::audit::classify::Placement;
 use crate::audit::controls::{ControlResult, ControlStatus, FrameworkResult, ResourceResult};
 use crate::model::{Severity, Status};
-
-/// The Content-Security-Policy of the page: nothing may be fetched, nothing may run, and the only style sheet that
-/// applies is the page's own (pinned by its SHA-256), so not even an injected `<style>` would take effect.
-pub fn csp() -> String {
-    use base64::Engine;
-    let digest = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
-    format!(
-        "default-src 'none'; style-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
-        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
-    )
-}
 
 /// The seven options as (number, title), from the catalog.
 fn options<'a>(page: &AuditView<'a>) -> Vec<(u8, &'a str)> {
@@ -34,136 +19,7 @@ fn options<'a>(page: &AuditView<'a>) -> Vec<(u8, &'a str)> {
         .collect()
 }
 
-/// Escapes text for HTML element content and double- or single-quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => s.push_str("&amp;"),
-            '<' => s.push_str("&lt;"),
-            '>' => s.push_str("&gt;"),
-            '"' => s.push_str("&quot;"),
-            '\'' => s.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => s.push('\u{fffd}'),
-            c => s.push(c),
-        }
-    }
-    s
-}
-
-/// Escapes `text` and turns `backtick` spans (as messages and the decision data write them) into `<code>`.
-fn rich(text: &str) -> String {
-    let escaped = esc(text);
-    let parts: Vec<&str> = escaped.split('`').collect();
-    if parts.len() < 3 {
-        return escaped;
-    }
-    let mut s = String::with_capacity(escaped.len() + 16);
-    for (i, part) in parts.iter().enumerate() {
-        if i % 2 == 1 && i + 1 < parts.len() {
-            let _ = write!(s, "<code>{part}</code>");
-        } else {
-            if i % 2 == 1 {
-                s.push('`');
-            }
-            s.push_str(part);
-        }
-    }
-    s
-}
-
-/// An id usable in `id=` and `href="#..."`: lowercase ASCII letters, digits and `-`.
-fn slug(parts: &[&str]) -> String {
-    let mut s = String::new();
-    for part in parts {
-        if !s.is_empty() {
-            s.push('-');
-        }
-        let mut dash = false;
-        for c in part.chars() {
-            if c.is_ascii_alphanumeric() {
-                s.push(c.to_ascii_lowercase());
-                dash = false;
-            } else if !dash {
-                s.push('-');
-                dash = true;
-            }
-        }
-        while s.ends_with('-') {
-            s.pop();
-        }
-    }
-    s
-}
-
-const STYLE: &str = r#"
-:root{--pass:#1a7f37;--fail:#cf222e;--manual:#8250df;--na:#8c959f;--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);margin:0;background:#fff}
-header,main,footer{max-width:1200px;margin:0 auto;padding:0 24px}
-header{padding-top:20px;border-bottom:1px solid var(--line)}
-h1{font-size:24px;margin:0 0 4px}
-h2{font-size:20px;margin:28px 0 8px;padding-top:8px;border-top:2px solid var(--ink)}
-h3{font-size:16px;margin:20px 0 6px}
-h4{font-size:14px;margin:12px 0 4px}
-.sub{color:var(--muted);margin:0 0 12px}
-dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 16px}
-dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;word-break:break-all}
-nav{margin:12px 0;font-size:13px}nav a{margin-right:12px}
-a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
-table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px;overflow-wrap:anywhere}
-th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
-th{background:var(--bg);font-weight:600}
-td.num,th.num{text-align:right;white-space:nowrap}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
-.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
-.pass{background:var(--pass)}.fail{background:var(--fail)}.manual{background:var(--manual)}.not_applicable{background:var(--na)}
-.sev-critical{background:#82071e}.sev-high{background:#cf222e}.sev-medium{background:#bc4c00}.sev-low{background:#9a6700}.sev-informational{background:#57606a}
-.opt{background:#0969da;white-space:normal}.opt-unencrypted{background:var(--fail)}.opt-undetermined{background:var(--na)}
-.control{border:1px solid var(--line);border-left:6px solid var(--na);border-radius:4px;padding:6px 12px;margin:10px 0}
-.control.st-pass{border-left-color:var(--pass)}.control.st-fail{border-left-color:var(--fail)}.control.st-manual{border-left-color:var(--manual)}
-.control p{margin:4px 0}
-.note{color:var(--muted)}
-.evidence{background:#fbefff;border-radius:4px;padding:6px 8px}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}
-.card{border:1px solid var(--line);border-radius:6px;padding:8px 14px;min-width:150px}
-.card b{display:block;font-size:22px}
-.charts{display:flex;flex-wrap:wrap;gap:24px}
-figure{margin:0}figcaption{font-weight:600;margin-bottom:4px}
-details summary{cursor:pointer;color:var(--muted)}
-table.dbs td:nth-child(1){width:24%}table.dbs td:nth-child(2){width:16%}
-@media print{nav{display:none}details{display:block}.control{break-inside:avoid}}
-"#;
-
-pub fn render_page(page: &AuditView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut h = String::with_capacity(64 * 1024);
-    head(page, &mut h);
-    provenance(page, &mut h);
-    glance(page, &mut h);
-    for fw in &page.controls.frameworks {
-        framework(page, fw, &mut h);
-    }
-    databases(page, &mut h);
-    resources(page, &mut h);
-    errors(page, &mut h);
-    attachments(page, &mut h);
-    let _ = write!(
-        h,
-        "</main>\n<footer><p class=\"note\">Generated by {} {}. This page is self-contained: it loads nothing and runs no \
-         scripts. Web addresses appear as plain text.{}</p></footer>\n</body>\n</html>\n",
-        esc(&page.provenance.tool),
-        esc(&page.provenance.tool_version),
-        if page.in_bundle {
-            " Its SHA-256 is listed in the bundle's manifest.json; check the bundle with \
-             <code>atrest evidence verify DIR --public-key KEY.pub</code>."
-        } else {
-            ""
-        }
-    );
-    out.write_all(h.as_bytes())
-}
-
-fn head(page: &AuditView<'_>, h: &mut String) {
+pub(super) fn head(page: &AuditView<'_>, h: &mut String) {
     let account = page
         .provenance
         .account
@@ -181,7 +37,7 @@ fn head(page: &AuditView<'_>, h: &mut String) {
     );
 }
 
-fn provenance(page: &AuditView<'_>, h: &mut String) {
+pub(super) fn provenance(page: &AuditView<'_>, h: &mut String) {
     let i = page.provenance;
     let _ = write!(
         h,
@@ -240,118 +96,7 @@ fn provenance(page: &AuditView<'_>, h: &mut String) {
     );
 }
 
-fn badge(class: &str, text: &str) -> String {
-    format!("<span class=\"badge {}\">{}</span>", esc(class), esc(text))
-}
-
-fn status_badge(s: ControlStatus) -> String {
-    let label = match s {
-        ControlStatus::Pass => "PASS",
-        ControlStatus::Fail => "FAIL",
-        ControlStatus::Manual => "MANUAL",
-        ControlStatus::NotApplicable => "N/A",
-    };
-    badge(s.as_str(), label)
-}
-
-fn finding_badge(s: Status) -> String {
-    status_badge(match s {
-        Status::Pass => ControlStatus::Pass,
-        Status::Fail => ControlStatus::Fail,
-        Status::NotApplicable => ControlStatus::NotApplicable,
-    })
-}
-
-fn severity_badge(s: Severity) -> String {
-    badge(&format!("sev-{}", s.as_str()), s.as_str())
-}
-
-const COLORS: [(ControlStatus, &str); 4] = [
-    (ControlStatus::Pass, "#1a7f37"),
-    (ControlStatus::Fail, "#cf222e"),
-    (ControlStatus::Manual, "#8250df"),
-    (ControlStatus::NotApplicable, "#8c959f"),
-];
-
-/// One bar of a chart: its label, then (value, colour, tooltip) segments.
-type Bar = (String, Vec<(usize, &'static str, String)>);
-
-/// A horizontal stacked bar per row.
-fn bar_chart(title: &str, rows: &[Bar], legend: &[(&str, &str)]) -> String {
-    let longest = rows
-        .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0);
-    let (label_w, bar_w, row_h) = (longest * 7 + 16, 330usize, 26usize);
-    let height = rows.len() * row_h + 34;
-    let width = label_w + bar_w + 60;
-    let max = rows
-        .iter()
-        .map(|(_, parts)| parts.iter().map(|p| p.0).sum::<usize>())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let mut s = format!(
-        "<figure><figcaption>{}</figcaption><svg role=\"img\" aria-label=\"{}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-size=\"12\" font-family=\"system-ui,sans-serif\">",
-        esc(title),
-        esc(title)
-    );
-    for (i, (label, parts)) in rows.iter().enumerate() {
-        let y = i * row_h + 4;
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#1f2328\">{}</text>",
-            label_w - 8,
-            y + 15,
-            esc(label)
-        );
-        let mut x = label_w;
-        let total: usize = parts.iter().map(|p| p.0).sum();
-        for (value, color, tip) in parts {
-            if *value == 0 {
-                continue;
-            }
-            let w = (value * bar_w / max).max(2);
-            let _ = write!(
-                s,
-                "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"20\" fill=\"{color}\"><title>{}</title></rect>",
-                esc(tip)
-            );
-            if w >= 18 {
-                let _ = write!(
-                    s,
-                    "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#ffffff\">{value}</text>",
-                    x + w / 2,
-                    y + 14
-                );
-            }
-            x += w;
-        }
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" fill=\"#59636e\">{total}</text>",
-            x + 6,
-            y + 15
-        );
-    }
-    let mut lx = label_w;
-    let ly = rows.len() * row_h + 14;
-    for (name, color) in legend {
-        let _ = write!(
-            s,
-            "<rect x=\"{lx}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{color}\"></rect><text x=\"{}\" y=\"{}\" fill=\"#1f2328\">{}</text>",
-            lx + 16,
-            ly + 10,
-            esc(name)
-        );
-        lx += 22 + name.len() * 7;
-    }
-    s.push_str("</svg></figure>");
-    s
-}
-
-fn glance(page: &AuditView<'_>, h: &mut String) {
+pub(super) fn glance(page: &AuditView<'_>, h: &mut String) {
     let r = page.report;
     let s = &r.summary;
     h.push_str("<section id=\"glance\">\n<h2>At a glance</h2>\n<div class=\"cards\">");
@@ -517,7 +262,7 @@ fn short_option(title: &str) -> String {
         .replace(" (OS-level encryption)", "")
 }
 
-fn framework(page: &AuditView<'_>, fw: &FrameworkResult, h: &mut String) {
+pub(super) fn framework(page: &AuditView<'_>, fw: &FrameworkResult, h: &mut String) {
     let _ = write!(
         h,
         "<section id=\"{}\">\n<h2>{} {}</h2>\n<p class=\"sub\">Source: <span class=\"mono\">{}</span> &middot; {} control(s): {} pass, {} fail, {} manual, {} not applicable</p>\n",
@@ -675,7 +420,7 @@ fn resource_table(rows: &[&ResourceResult], h: &mut String) {
     h.push_str("</table>\n");
 }
 
-fn databases(page: &AuditView<'_>, h: &mut String) {
+pub(super) fn databases(page: &AuditView<'_>, h: &mut String) {
     let r = page.report;
     h.push_str("<section id=\"databases\">\n<h2>Databases and their encryption option</h2>\n");
     h.push_str("<p class=\"sub\">Every RDS instance that owns its storage, DB cluster and tagged EC2 database host, placed on one of the seven options.</p>\n");
@@ -760,7 +505,7 @@ fn databases(page: &AuditView<'_>, h: &mut String) {
     h.push_str("</table>\n</section>\n");
 }
 
-fn resources(page: &AuditView<'_>, h: &mut String) {
+pub(super) fn resources(page: &AuditView<'_>, h: &mut String) {
     let r = page.report;
     let mut by_resource: BTreeMap<&str, Vec<&crate::model::Finding>> = BTreeMap::new();
     for f in &r.findings {
@@ -803,7 +548,7 @@ fn resources(page: &AuditView<'_>, h: &mut String) {
     h.push_str("</section>\n");
 }
 
-fn errors(page: &AuditView<'_>, h: &mut String) {
+pub(super) fn errors(page: &AuditView<'_>, h: &mut String) {
     let r = page.report;
     h.push_str("<section id=\"errors\">\n<h2>API errors</h2>\n");
     if r.errors.is_empty() {
@@ -824,7 +569,7 @@ fn errors(page: &AuditView<'_>, h: &mut String) {
     h.push_str("</table>\n</section>\n");
 }
 
-fn attachments(page: &AuditView<'_>, h: &mut String) {
+pub(super) fn attachments(page: &AuditView<'_>, h: &mut String) {
     h.push_str("<section id=\"attachments\">\n<h2>Attachments</h2>\n");
     if page.attachments.is_empty() {
         h.push_str("<p>None. Manual controls name the evidence to attach with <code>atrest evidence build --attach FILE</code>.</p>\n</section>\n");
@@ -848,26 +593,4 @@ fn attachments(page: &AuditView<'_>, h: &mut String) {
         );
     }
     h.push_str("</table>\n</section>\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping_and_slugs() {
-        assert_eq!(
-            esc("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-        assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
-        assert_eq!(
-            slug(&["c", "hipaa", "164.312(a)(2)(iv)"]),
-            "c-hipaa-164-312-a-2-iv"
-        );
-        assert_eq!(
-            slug(&["r", "arn:aws:rds:eu-west-1:1:db:<x>"]),
-            "r-arn-aws-rds-eu-west-1-1-db-x"
-        );
-    }
 }
