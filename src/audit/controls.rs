@@ -115,7 +115,7 @@ pub struct ControlResult {
     pub section: String,
     pub status: ControlStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<CheckResult>,
+    pub checks: Vec<CheckRollup>,
     /// Manual controls: what evidence to attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
@@ -129,7 +129,7 @@ pub struct ControlResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckResult {
+pub struct CheckRollup {
     pub check: String,
     pub title: String,
     pub severity: Severity,
@@ -228,11 +228,11 @@ pub fn build(report: &Report, frameworks: &[Framework], attachments: &[Attachmen
                 .controls
                 .iter()
                 .map(|c| {
-                    let checks: Vec<CheckResult> = c
+                    let checks: Vec<CheckRollup> = c
                         .checks
                         .iter()
                         .map(|id| {
-                            check_result(id, by_check.get(id.as_str()), meta.get(id.as_str()))
+                            check_rollup(id, by_check.get(id.as_str()), meta.get(id.as_str()))
                         })
                         .collect();
                     let status = if c.is_manual() {
@@ -278,11 +278,11 @@ pub fn build(report: &Report, frameworks: &[Framework], attachments: &[Attachmen
     }
 }
 
-fn check_result(
+fn check_rollup(
     id: &str,
     findings: Option<&Vec<&Finding>>,
     meta: Option<&(&str, Severity)>,
-) -> CheckResult {
+) -> CheckRollup {
     let findings: &[&Finding] = findings.map(Vec::as_slice).unwrap_or(&[]);
     let mut resources: Vec<ResourceResult> = findings
         .iter()
@@ -300,7 +300,7 @@ fn check_result(
         Status::NotApplicable => 2,
     });
     let count = |s: Status| findings.iter().filter(|f| f.status == s).count();
-    CheckResult {
+    CheckRollup {
         check: id.to_string(),
         title: meta.map(|m| m.0.to_string()).unwrap_or_default(),
         severity: meta.map(|m| m.1).unwrap_or(Severity::Informational),

@@ -1,6 +1,6 @@
 //! Small hand-built inventories for the unit tests of checks and classification.
 
-use crate::audit::checks::CheckResult;
+use crate::audit::checks::Verdict;
 use crate::audit::inventory::*;
 
 pub const ACCOUNT: &str = "111122223333";
@@ -159,7 +159,7 @@ pub fn host(id: &str, tags: &[(&str, &str)], volumes: &[&str]) -> DbHost {
 }
 
 /// The single result of a check that judged exactly one resource.
-pub fn only(results: Vec<CheckResult>) -> CheckResult {
+pub fn only(results: Vec<Verdict>) -> Verdict {
     assert_eq!(results.len(), 1, "expected one result, got {results:#?}");
     results.into_iter().next().unwrap()
 }

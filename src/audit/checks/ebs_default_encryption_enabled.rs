@@ -1,6 +1,6 @@
 //! EBS encryption by default is on in every audited region (an account setting per region).
 
-use super::{CheckResult, describe_key};
+use super::{Verdict, describe_key};
 use crate::audit::inventory::Inventory;
 
 /// The synthetic resource id of a region's EBS account settings.
@@ -8,7 +8,7 @@ pub fn resource(inv: &Inventory, region: &str) -> String {
     format!("{}ebs-encryption-by-default", inv.arn_prefix("ec2", region))
 }
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.ebs_region_settings
         .iter()
         .filter_map(|s| {
@@ -19,9 +19,9 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
                     Some(k) => format!("; new volumes use {}", describe_key(inv, &s.region, Some(k))),
                     None => String::from("; the default key could not be read"),
                 };
-                CheckResult::pass(&arn, &s.region, format!("EBS encryption by default is on in `{}`{key}", s.region))
+                Verdict::pass(&arn, &s.region, format!("EBS encryption by default is on in `{}`{key}", s.region))
             } else {
-                CheckResult::fail(
+                Verdict::fail(
                     &arn,
                     &s.region,
                     format!(

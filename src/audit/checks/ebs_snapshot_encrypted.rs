@@ -1,15 +1,15 @@
 //! Every EBS snapshot owned by the account is encrypted.
 
-use super::{CheckResult, describe_key};
+use super::{Verdict, describe_key};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.ebs_snapshots
         .iter()
         .map(|s| {
             if s.encrypted {
                 let key = super::ebs_snapshot_key(inv, s);
-                CheckResult::pass(
+                Verdict::pass(
                     &s.arn,
                     &s.region,
                     format!(
@@ -19,7 +19,7 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
                     ),
                 )
             } else {
-                CheckResult::fail(&s.arn, &s.region, format!("EBS snapshot `{}` is not encrypted", s.id))
+                Verdict::fail(&s.arn, &s.region, format!("EBS snapshot `{}` is not encrypted", s.id))
             }
         })
         .collect()

@@ -1,9 +1,9 @@
 //! No EBS snapshot grants `createVolumePermission` to group `all`.
 
-use super::{CheckResult, snapshot_not_public};
+use super::{Verdict, snapshot_not_public};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.ebs_snapshots
         .iter()
         .map(|s| snapshot_not_public(&s.arn, &s.region, &format!("EBS snapshot `{}`", s.id), &s.sharing, false))

@@ -1,9 +1,9 @@
 //! Every EBS volume is encrypted.
 
-use super::{CheckResult, describe_key};
+use super::{Verdict, describe_key};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.ebs_volumes
         .iter()
         .map(|v| {
@@ -13,7 +13,7 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
                 format!(" (attached to {})", super::short_list(&v.attached_to, 3))
             };
             if v.encrypted {
-                CheckResult::pass(
+                Verdict::pass(
                     &v.arn,
                     &v.region,
                     format!(
@@ -23,7 +23,7 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
                     ),
                 )
             } else {
-                CheckResult::fail(&v.arn, &v.region, format!("EBS volume `{}`{attached} is not encrypted", v.id))
+                Verdict::fail(&v.arn, &v.region, format!("EBS volume `{}`{attached} is not encrypted", v.id))
             }
         })
         .collect()

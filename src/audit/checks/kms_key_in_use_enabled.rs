@@ -1,22 +1,22 @@
 //! Every key that protects a database, volume or snapshot is enabled: a disabled or unavailable key makes what it
 //! encrypted unreadable until it is enabled again.
 
-use super::{CheckResult, keys_in_use, short_list};
+use super::{Verdict, keys_in_use, short_list};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     keys_in_use(inv)
         .into_iter()
         .map(|u| {
             let k = u.key;
             let users = short_list(&u.users, 3);
             match k.state() {
-                "Enabled" => CheckResult::pass(
+                "Enabled" => Verdict::pass(
                     &k.arn,
                     &k.region,
                     format!("key `{}` is enabled and protects {} resource(s)", k.display_name(), u.users.len()),
                 ),
-                "PendingDeletion" => CheckResult::not_applicable(
+                "PendingDeletion" => Verdict::not_applicable(
                     &k.arn,
                     &k.region,
                     format!(
@@ -24,7 +24,7 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
                         k.display_name()
                     ),
                 ),
-                state => CheckResult::fail(
+                state => Verdict::fail(
                     &k.arn,
                     &k.region,
                     format!(

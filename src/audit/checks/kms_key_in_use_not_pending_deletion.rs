@@ -1,10 +1,10 @@
 //! No key that protects a database, volume or snapshot is scheduled for deletion: once deleted, everything it
 //! encrypted is unreadable for good.
 
-use super::{CheckResult, keys_in_use, short_list};
+use super::{Verdict, keys_in_use, short_list};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     keys_in_use(inv)
         .into_iter()
         .map(|u| {
@@ -12,7 +12,7 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
             let users = short_list(&u.users, 3);
             if k.state() == "PendingDeletion" {
                 let when = k.deletion_date.as_deref().map(|d| format!(" on {d}")).unwrap_or_default();
-                CheckResult::fail(
+                Verdict::fail(
                     &k.arn,
                     &k.region,
                     format!(
@@ -22,7 +22,7 @@ pub fn run(inv: &Inventory) -> Vec<CheckResult> {
                     ),
                 )
             } else {
-                CheckResult::pass(
+                Verdict::pass(
                     &k.arn,
                     &k.region,
                     format!(

@@ -2,22 +2,22 @@
 //! accounts or organisations (`aws:PrincipalAccount`, `aws:PrincipalOrgID`, `aws:SourceAccount`, `kms:CallerAccount`...),
 //! unless a Deny invariant refuses every caller outside them (`Deny * kms:* when StringNotEquals aws:PrincipalOrgID`).
 
-use super::{CheckResult, policy_keys};
+use super::{Verdict, policy_keys};
 use crate::audit::inventory::{Inventory, KmsKey};
 use crate::audit::policy::{self, ACCOUNT_GUARD, ACCOUNT_RESTRICTING_KEYS, Principal};
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     policy_keys(inv).map(judge).collect()
 }
 
-fn judge(k: &KmsKey) -> CheckResult {
+fn judge(k: &KmsKey) -> Verdict {
     let name = k.display_name();
     let Some(document) = k.policy.as_deref() else {
-        return CheckResult::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
+        return Verdict::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
     };
     let statements = match policy::parse(document) {
         Ok(s) => s,
-        Err(e) => return CheckResult::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
+        Err(e) => return Verdict::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
     };
     let open: Vec<String> = statements
         .iter()
@@ -35,7 +35,7 @@ fn judge(k: &KmsKey) -> CheckResult {
         .find(|(_, s)| s.is_deny_guard(ACCOUNT_RESTRICTING_KEYS, ACCOUNT_GUARD))
         .map(|(i, s)| s.sid.clone().unwrap_or_else(|| format!("#{}", i + 1)));
     if let (false, Some(sid)) = (open.is_empty(), guard) {
-        return CheckResult::pass(
+        return Verdict::pass(
             &k.arn,
             &k.region,
             format!(
@@ -45,13 +45,13 @@ fn judge(k: &KmsKey) -> CheckResult {
         );
     }
     if open.is_empty() {
-        CheckResult::pass(
+        Verdict::pass(
             &k.arn,
             &k.region,
             format!("the policy of key `{name}` trusts no `*` principal without an account or organisation condition"),
         )
     } else {
-        CheckResult::fail(
+        Verdict::fail(
             &k.arn,
             &k.region,
             format!(

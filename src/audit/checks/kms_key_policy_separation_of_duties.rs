@@ -9,22 +9,22 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckResult, policy_keys};
+use super::{Verdict, policy_keys};
 use crate::audit::inventory::{Inventory, KmsKey};
 use crate::audit::policy::{self, ADMIN_ACTIONS, USE_ACTIONS};
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     policy_keys(inv).map(judge).collect()
 }
 
-fn judge(k: &KmsKey) -> CheckResult {
+fn judge(k: &KmsKey) -> Verdict {
     let name = k.display_name();
     let Some(document) = k.policy.as_deref() else {
-        return CheckResult::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
+        return Verdict::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
     };
     let statements = match policy::parse(document) {
         Ok(s) => s,
-        Err(e) => return CheckResult::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
+        Err(e) => return Verdict::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
     };
     // principal -> (administers, uses)
     let mut grants: BTreeMap<String, (bool, bool)> = BTreeMap::new();
@@ -44,7 +44,7 @@ fn judge(k: &KmsKey) -> CheckResult {
     }
     let both: Vec<String> = grants.into_iter().filter(|(_, (a, u))| *a && *u).map(|(p, _)| p).collect();
     if !both.is_empty() {
-        return CheckResult::fail(
+        return Verdict::fail(
             &k.arn,
             &k.region,
             format!(
@@ -58,7 +58,7 @@ fn judge(k: &KmsKey) -> CheckResult {
     } else {
         ""
     };
-    CheckResult::pass(
+    Verdict::pass(
         &k.arn,
         &k.region,
         format!("no principal in the policy of key `{name}` both administers and uses the key{note}"),

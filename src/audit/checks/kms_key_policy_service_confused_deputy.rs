@@ -3,22 +3,22 @@
 //! made to use the key on behalf of another account (the cross-service confused deputy). A Deny invariant on those
 //! keys for every principal counts as binding.
 
-use super::{CheckResult, policy_keys};
+use super::{Verdict, policy_keys};
 use crate::audit::inventory::{Inventory, KmsKey};
 use crate::audit::policy::{self, Principal, SOURCE_GUARD, SOURCE_RESTRICTING_KEYS};
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     policy_keys(inv).map(judge).collect()
 }
 
-fn judge(k: &KmsKey) -> CheckResult {
+fn judge(k: &KmsKey) -> Verdict {
     let name = k.display_name();
     let Some(document) = k.policy.as_deref() else {
-        return CheckResult::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
+        return Verdict::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
     };
     let statements = match policy::parse(document) {
         Ok(s) => s,
-        Err(e) => return CheckResult::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
+        Err(e) => return Verdict::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
     };
     let mut trusted = 0;
     let mut unbound: Vec<String> = Vec::new();
@@ -34,7 +34,7 @@ fn judge(k: &KmsKey) -> CheckResult {
     }
     let guarded = statements.iter().any(|s| s.is_deny_guard(SOURCE_RESTRICTING_KEYS, SOURCE_GUARD));
     if !unbound.is_empty() && guarded {
-        return CheckResult::pass(
+        return Verdict::pass(
             &k.arn,
             &k.region,
             format!(
@@ -44,7 +44,7 @@ fn judge(k: &KmsKey) -> CheckResult {
         );
     }
     if !unbound.is_empty() {
-        CheckResult::fail(
+        Verdict::fail(
             &k.arn,
             &k.region,
             format!(
@@ -53,9 +53,9 @@ fn judge(k: &KmsKey) -> CheckResult {
             ),
         )
     } else if trusted == 0 {
-        CheckResult::pass(&k.arn, &k.region, format!("the policy of key `{name}` trusts no service principal"))
+        Verdict::pass(&k.arn, &k.region, format!("the policy of key `{name}` trusts no service principal"))
     } else {
-        CheckResult::pass(
+        Verdict::pass(
             &k.arn,
             &k.region,
             format!("every service principal in the policy of key `{name}` is bound to a source account or ARN"),

@@ -2,16 +2,16 @@
 //! keys cannot rotate automatically (custom key stores, imported material, asymmetric and HMAC keys) or are rotated
 //! by AWS (AWS managed keys): those are not applicable, and the message says why.
 
-use super::CheckResult;
+use super::Verdict;
 use crate::audit::inventory::{Inventory, KmsKey};
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.kms_keys.iter().map(judge).collect()
 }
 
-fn judge(k: &KmsKey) -> CheckResult {
+fn judge(k: &KmsKey) -> Verdict {
     let name = k.display_name();
-    let na = |why: String| CheckResult::not_applicable(&k.arn, &k.region, why);
+    let na = |why: String| Verdict::not_applicable(&k.arn, &k.region, why);
     if k.is_aws_managed() {
         return na(format!("key `{name}` is AWS managed: AWS rotates it every year and it cannot be configured"));
     }
@@ -35,8 +35,8 @@ fn judge(k: &KmsKey) -> CheckResult {
         return na(format!("key `{name}` is pending deletion"));
     }
     match k.rotation_enabled {
-        Some(true) => CheckResult::pass(&k.arn, &k.region, format!("key `{name}` rotates automatically")),
-        Some(false) => CheckResult::fail(&k.arn, &k.region, format!("key `{name}` does not rotate automatically")),
+        Some(true) => Verdict::pass(&k.arn, &k.region, format!("key `{name}` rotates automatically")),
+        Some(false) => Verdict::fail(&k.arn, &k.region, format!("key `{name}` does not rotate automatically")),
         None => na(format!("the rotation status of key `{name}` could not be read")),
     }
 }

@@ -7,16 +7,16 @@ use crate::model::Status;
 
 /// One verdict before the catalog adds the check id and severity.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CheckResult {
+pub struct Verdict {
     pub status: Status,
     pub resource: String,
     pub region: String,
     pub message: String,
 }
 
-impl CheckResult {
+impl Verdict {
     pub fn new(status: Status, resource: &str, region: &str, message: impl Into<String>) -> Self {
-        CheckResult {
+        Verdict {
             status,
             resource: resource.to_string(),
             region: region.to_string(),
@@ -38,7 +38,7 @@ impl CheckResult {
 pub struct Check {
     pub id: &'static str,
     pub metadata: &'static str,
-    pub run: fn(&Inventory) -> Vec<CheckResult>,
+    pub run: fn(&Inventory) -> Vec<Verdict>,
 }
 
 macro_rules! checks {
@@ -117,12 +117,12 @@ pub(crate) fn rds_snapshots_encrypted(
     inv: &Inventory,
     snapshots: &[RdsSnapshot],
     kind: &str,
-) -> Vec<CheckResult> {
+) -> Vec<Verdict> {
     snapshots
         .iter()
         .map(|s| {
             if s.encrypted {
-                CheckResult::pass(
+                Verdict::pass(
                     &s.arn,
                     &s.region,
                     format!(
@@ -132,7 +132,7 @@ pub(crate) fn rds_snapshots_encrypted(
                     ),
                 )
             } else {
-                CheckResult::fail(
+                Verdict::fail(
                     &s.arn,
                     &s.region,
                     format!("{kind} `{}` is not encrypted", s.id),
@@ -149,29 +149,29 @@ pub(crate) fn snapshot_not_public(
     what: &str,
     sharing: &Sharing,
     automated: bool,
-) -> CheckResult {
+) -> Verdict {
     if !sharing.known {
         return if automated {
-            CheckResult::not_applicable(
+            Verdict::not_applicable(
                 arn,
                 region,
                 format!("{what} is automated; automated snapshots cannot be shared"),
             )
         } else {
-            CheckResult::not_applicable(arn, region, format!("sharing of {what} could not be read"))
+            Verdict::not_applicable(arn, region, format!("sharing of {what} could not be read"))
         };
     }
     if sharing.public {
-        return CheckResult::fail(
+        return Verdict::fail(
             arn,
             region,
             format!("{what} is public: any AWS account can copy or restore it"),
         );
     }
     if sharing.accounts.is_empty() {
-        CheckResult::pass(arn, region, format!("{what} is not shared"))
+        Verdict::pass(arn, region, format!("{what} is not shared"))
     } else {
-        CheckResult::pass(
+        Verdict::pass(
             arn,
             region,
             format!(

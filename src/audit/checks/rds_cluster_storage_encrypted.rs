@@ -1,26 +1,26 @@
 //! Every Aurora or Multi-AZ DB cluster is encrypted at rest.
 
-use super::{CheckResult, describe_key};
+use super::{Verdict, describe_key};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.rds_clusters
         .iter()
         .map(|c| {
             if !c.storage_encrypted {
-                CheckResult::fail(
+                Verdict::fail(
                     &c.arn,
                     &c.region,
                     format!("DB cluster `{}` ({}) is not encrypted at rest", c.id, c.engine),
                 )
             } else if c.storage_encryption_type.as_deref() == Some("sse-rds") {
-                CheckResult::pass(
+                Verdict::pass(
                     &c.arn,
                     &c.region,
                     format!("DB cluster `{}` ({}) is encrypted at rest with an AWS owned key", c.id, c.engine),
                 )
             } else {
-                CheckResult::pass(
+                Verdict::pass(
                     &c.arn,
                     &c.region,
                     format!(

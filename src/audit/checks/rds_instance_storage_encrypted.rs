@@ -1,28 +1,28 @@
 //! Every RDS DB instance that owns its storage (not a member of an Aurora or Multi-AZ DB cluster, whose storage the
 //! cluster check judges) is encrypted at rest.
 
-use super::{CheckResult, describe_key};
+use super::{Verdict, describe_key};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.rds_instances
         .iter()
         .filter(|i| i.cluster_id.is_none())
         .map(|i| {
             if !i.storage_encrypted {
-                CheckResult::fail(
+                Verdict::fail(
                     &i.arn,
                     &i.region,
                     format!("RDS instance `{}` ({}) is not encrypted at rest", i.id, i.engine),
                 )
             } else if i.storage_encryption_type.as_deref() == Some("sse-rds") {
-                CheckResult::pass(
+                Verdict::pass(
                     &i.arn,
                     &i.region,
                     format!("RDS instance `{}` ({}) is encrypted at rest with an AWS owned key", i.id, i.engine),
                 )
             } else {
-                CheckResult::pass(
+                Verdict::pass(
                     &i.arn,
                     &i.region,
                     format!(

@@ -1,9 +1,9 @@
 //! Every DB snapshot (manual and automated) owned by the account is encrypted.
 
-use super::{CheckResult, rds_snapshots_encrypted};
+use super::{Verdict, rds_snapshots_encrypted};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     rds_snapshots_encrypted(inv, &inv.rds_snapshots, "DB snapshot")
 }
 

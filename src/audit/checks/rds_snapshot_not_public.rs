@@ -1,9 +1,9 @@
 //! No DB snapshot can be restored by every AWS account (`restore` attribute `all`).
 
-use super::{CheckResult, snapshot_not_public};
+use super::{Verdict, snapshot_not_public};
 use crate::audit::inventory::Inventory;
 
-pub fn run(inv: &Inventory) -> Vec<CheckResult> {
+pub fn run(inv: &Inventory) -> Vec<Verdict> {
     inv.rds_snapshots
         .iter()
         .map(|s| {
