@@ -5,6 +5,7 @@
 //! - [`audit`]: what an AWS account really runs, checked and classified into the seven options;
 //! - [`cell`]: envelope encryption of single database fields (cells) with AWS KMS or a local key file.
 
+pub mod access;
 pub mod advisor;
 pub mod audit;
 pub mod catalog;
