@@ -296,17 +296,6 @@ pub enum Lookup<'a> {
     Unknown,
 }
 
-impl<'a> Lookup<'a> {
-    fn values(self) -> Option<Vec<&'a str>> {
-        match self {
-            Lookup::Absent => Some(Vec::new()),
-            Lookup::One(v) => Some(vec![v]),
-            Lookup::Many(v) => Some(v.iter().map(String::as_str).collect()),
-            Lookup::Unknown => None,
-        }
-    }
-}
-
 /// A three-valued truth: the unknown case is a condition on request values the query left open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tri {
@@ -369,16 +358,30 @@ fn all<I: IntoIterator<Item = Tri>>(it: I) -> Tri {
 
 /// Evaluates a condition against the request values `lookup` gives for a key.
 pub fn evaluate<'a>(c: &Condition, lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>) -> Tri {
-    let Some(request) = lookup(&c.parsed_key).values() else {
-        return Tri::Unknown;
-    };
+    match lookup(&c.parsed_key) {
+        Lookup::Unknown => Tri::Unknown,
+        Lookup::Absent => evaluate_values(c, std::iter::empty(), lookup),
+        Lookup::One(v) => evaluate_values(c, std::iter::once(v), lookup),
+        Lookup::Many(v) => evaluate_values(c, v.iter().map(String::as_str), lookup),
+    }
+}
+
+fn evaluate_values<'a, 'r, I>(
+    c: &Condition,
+    request: I,
+    lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>,
+) -> Tri
+where
+    I: Iterator<Item = &'r str> + Clone,
+{
+    let empty = request.clone().next().is_none();
     let op = c.operator;
     if op.base == BaseOperator::Null {
         // Null: `true` means the key must be absent, `false` that it must be present.
         return any(c
             .values
             .iter()
-            .map(|p| Tri::from_bool(p.eq_ignore_ascii_case("true") == request.is_empty())));
+            .map(|p| Tri::from_bool(p.eq_ignore_ascii_case("true") == empty)));
     }
     let (positive, negated) = match op.base.negates() {
         Some(p) => (p, true),
@@ -392,7 +395,7 @@ pub fn evaluate<'a>(c: &Condition, lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>)
             Subst::Unknown => Tri::Unknown,
         }))
     };
-    if request.is_empty() {
+    if empty {
         return Tri::from_bool(match op.set {
             // ForAllValues is true for an empty set; ForAnyValue false, unless IfExists.
             Some(SetOperator::ForAllValues) => true,
@@ -402,15 +405,11 @@ pub fn evaluate<'a>(c: &Condition, lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>)
         });
     }
     match (op.set, negated) {
-        (None, false) | (Some(SetOperator::ForAnyValue), false) => {
-            any(request.iter().map(|v| matches_any(v)))
-        }
-        (None, true) => any(request.iter().map(|v| matches_any(v))).not(),
-        (Some(SetOperator::ForAnyValue), true) => any(request.iter().map(|v| matches_any(v).not())),
-        (Some(SetOperator::ForAllValues), false) => all(request.iter().map(|v| matches_any(v))),
-        (Some(SetOperator::ForAllValues), true) => {
-            all(request.iter().map(|v| matches_any(v).not()))
-        }
+        (None, false) | (Some(SetOperator::ForAnyValue), false) => any(request.map(matches_any)),
+        (None, true) => any(request.map(matches_any)).not(),
+        (Some(SetOperator::ForAnyValue), true) => any(request.map(|v| matches_any(v).not())),
+        (Some(SetOperator::ForAllValues), false) => all(request.map(matches_any)),
+        (Some(SetOperator::ForAllValues), true) => all(request.map(|v| matches_any(v).not())),
     }
 }
 
@@ -427,17 +426,17 @@ fn literal(p: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-enum Subst {
-    Value(String),
+enum Subst<'p> {
+    Value(std::borrow::Cow<'p, str>),
     NoValue,
     Unknown,
 }
 
 /// Replaces policy variables (`${aws:PrincipalAccount}`, `${aws:username, 'default'}`, `${*}`, `${?}`, `${$}`)
 /// with the request's values (IAM policy elements: variables and tags).
-fn substitute<'a>(p: &str, lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>) -> Subst {
+fn substitute<'a, 'p>(p: &'p str, lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>) -> Subst<'p> {
     if !p.contains("${") {
-        return Subst::Value(p.to_owned());
+        return Subst::Value(std::borrow::Cow::Borrowed(p));
     }
     let mut out = String::with_capacity(p.len());
     let mut rest = p;
@@ -446,7 +445,7 @@ fn substitute<'a>(p: &str, lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>) -> Subs
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
             out.push_str(&rest[start..]);
-            return Subst::Value(out);
+            return Subst::Value(std::borrow::Cow::Owned(out));
         };
         let inner = after[..end].trim();
         rest = &after[end + 1..];
@@ -473,7 +472,7 @@ fn substitute<'a>(p: &str, lookup: &dyn Fn(&ConditionKey) -> Lookup<'a>) -> Subs
         }
     }
     out.push_str(rest);
-    Subst::Value(out)
+    Subst::Value(std::borrow::Cow::Owned(out))
 }
 
 fn compare(op: BaseOperator, request: &str, policy: &str) -> bool {

@@ -368,6 +368,24 @@ impl Bits {
 struct Scratch {
     pieces: Vec<Piece>,
     atoms: Vec<Atom>,
+    /// The requested actions split into sets that fall in the same pieces.
+    parts: Vec<u64>,
+    /// One decision per part.
+    templates: Vec<(u64, Decision)>,
+    /// `Resource` patterns already matched against the key (one key per scratch).
+    resources: Vec<(String, bool)>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self {
+            pieces: Vec::new(),
+            atoms: Vec::new(),
+            parts: Vec::new(),
+            templates: Vec::new(),
+            resources: Vec::new(),
+        }
+    }
 }
 
 /// Evaluates one principal and action.
@@ -378,11 +396,8 @@ pub fn evaluate(
     ctx: &RequestContext,
 ) -> Decision {
     let mut out = Vec::with_capacity(1);
-    let mut scratch = Scratch {
-        pieces: Vec::new(),
-        atoms: Vec::new(),
-    };
-    decide(key, who, 0, &[action], ctx, &mut scratch, &mut out);
+    let mut scratch = Scratch::new();
+    decide(false, key, who, 0, &[action], ctx, &mut scratch, &mut out);
     out.pop().unwrap_or(Decision {
         principal: 0,
         action,
@@ -401,14 +416,30 @@ pub fn who_can(
     ctx: &RequestContext,
 ) -> Vec<Decision> {
     let mut out = Vec::with_capacity(principals.len() * actions.len());
-    let mut scratch = Scratch {
-        pieces: Vec::new(),
-        atoms: Vec::new(),
-    };
+    let mut scratch = Scratch::new();
     for (i, who) in principals.iter().enumerate() {
-        decide(key, who, i, actions, ctx, &mut scratch, &mut out);
+        decide(false, key, who, i, actions, ctx, &mut scratch, &mut out);
     }
     out
+}
+
+/// The sparse form of [`who_can`] for large inventories: for each principal, in order, `each` receives the
+/// decisions that are not implicit denies (allowed, allowed-if, unknown, or denied by an explicit Deny). An action
+/// missing from a principal's slice is denied because nothing allows it. The slice is reused between principals.
+pub fn who_can_each(
+    key: &KeyInputs<'_>,
+    principals: &[PrincipalInputs<'_>],
+    actions: &[KmsAction],
+    ctx: &RequestContext,
+    mut each: impl FnMut(&[Decision]),
+) {
+    let mut out = Vec::with_capacity(actions.len());
+    let mut scratch = Scratch::new();
+    for (i, who) in principals.iter().enumerate() {
+        out.clear();
+        decide(true, key, who, i, actions, ctx, &mut scratch, &mut out);
+        each(&out);
+    }
 }
 
 /// How a resource-policy `Principal` matches the request's principal.
@@ -425,11 +456,19 @@ fn is_root_of(value: &str, account: &str) -> bool {
     if is_account_id(value) {
         return value == account;
     }
-    let mut parts = value.splitn(6, ':');
-    matches!(
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
-        (Some("arn"), Some(_), Some("iam"), Some(""), Some(a), Some("root")) if a == account
-    )
+    // `arn:PARTITION:iam::ACCOUNT:root`
+    let Some(rest) = value
+        .strip_prefix("arn:")
+        .and_then(|v| v.strip_suffix(":root"))
+    else {
+        return false;
+    };
+    match rest.rsplit_once(':') {
+        Some((head, acct)) => {
+            acct == account && head.ends_with(":iam:") && !head[..head.len() - 5].contains(':')
+        }
+        None => false,
+    }
 }
 
 fn principal_match(p: &Principal, listed: &Principals) -> Match {
@@ -512,11 +551,24 @@ fn not_principal_applies(p: &Principal, listed: &Principals) -> bool {
     !excluded
 }
 
-fn resource_applies(s: &Statement, key_arn: &str) -> bool {
+fn resource_applies(s: &Statement, key_arn: &str, cache: &mut Vec<(String, bool)>) -> bool {
+    const CACHED: usize = 64;
     match &s.resources {
         None => true,
         Some(list) => {
-            let any = list.iter().any(|r| resource_matches(r, key_arn));
+            let any = list.iter().any(|r| {
+                if r == "*" {
+                    return true;
+                }
+                if let Some((_, m)) = cache.iter().find(|(p, _)| p == r) {
+                    return *m;
+                }
+                let m = resource_matches(r, key_arn);
+                if cache.len() < CACHED {
+                    cache.push((r.clone(), m));
+                }
+                m
+            });
             any != s.not_resource
         }
     }
@@ -646,7 +698,7 @@ fn add_statement(
     masks: &[u64; CLASSES],
     scratch: &mut Scratch,
 ) {
-    if s.actions.is_empty() || !resource_applies(s, &key.arn) {
+    if s.actions.is_empty() || !resource_applies(s, &key.arn, &mut scratch.resources) {
         return;
     }
     let via_service = s
@@ -659,11 +711,28 @@ fn add_statement(
             ConditionKey::GrantOperations | ConditionKey::GrantIsForAwsResource
         )
     });
-    for (class, cm) in masks.iter().enumerate() {
+    // Conditions on keys that do not vary with the action are evaluated once, for all the statement's actions.
+    let by_class = s.conditions.iter().any(|c| {
+        matches!(
+            c.parsed_key,
+            ConditionKey::EncryptionContext(_)
+                | ConditionKey::EncryptionContextKeys
+                | ConditionKey::GrantOperations
+                | ConditionKey::GranteePrincipal
+                | ConditionKey::RetiringPrincipal
+                | ConditionKey::GrantConstraintType
+                | ConditionKey::GrantIsForAwsResource
+        ) || c.values.iter().any(|v| v.contains("${"))
+    });
+    let whole = [ActionSet::all().0];
+    let classes: &[u64] = if by_class { masks } else { &whole };
+    for (class, cm) in classes.iter().enumerate() {
         let mask = s.actions.0 & cm;
         if mask == 0 {
             continue;
         }
+        // With one class for all actions, the class index is that of actions without context or grant keys.
+        let class = if by_class { class } else { CLASSES - 1 };
         let start = scratch.atoms.len() as u32;
         let mut result = Tri::True;
         for (ci, c) in s.conditions.iter().enumerate() {
@@ -799,7 +868,9 @@ struct Plan {
     rcp_known: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decide(
+    sparse: bool,
     kin: &KeyInputs<'_>,
     who: &PrincipalInputs<'_>,
     index: usize,
@@ -970,51 +1041,95 @@ fn decide(
     };
 
     let fast = bits_eval(&plan, &scratch.pieces, p.kind == PrincipalType::Root);
-    for &action in actions {
+    let root = p.kind == PrincipalType::Root;
+    // Actions that fall in the same pieces get the same decision: split the requested actions by every piece's
+    // mask (CreateGrant apart, for its escalation), decide one action per part, and copy.
+    let requested = actions.iter().fold(0u64, |m, a| m | a.bit());
+    let create = KmsAction::CreateGrant.bit();
+    let mut parts = std::mem::take(&mut scratch.parts);
+    parts.clear();
+    parts.extend(
+        [requested & create, requested & !create]
+            .into_iter()
+            .filter(|m| *m != 0),
+    );
+    for x in &scratch.pieces {
+        let n = parts.len();
+        for i in 0..n {
+            let (inside, outside) = (parts[i] & x.mask, parts[i] & !x.mask);
+            if inside != 0 && outside != 0 {
+                parts[i] = inside;
+                parts.push(outside);
+            }
+        }
+    }
+    let mut templates = std::mem::take(&mut scratch.templates);
+    templates.clear();
+    for &part in &parts {
+        let Some(&action) = KmsAction::ALL.get(part.trailing_zeros() as usize) else {
+            continue;
+        };
         let bit = action.bit();
         let (verdict, denied_by) = if fast.allow.t & bit != 0 {
             (Verdict::Allowed, None)
         } else if fast.allow.u & bit == 0 {
-            let deny = scratch
-                .pieces
-                .iter()
-                .find(|x| x.effect == Effect::Deny && x.mask & bit != 0 && x.atoms.0 == x.atoms.1)
-                .map(|x| x.source);
+            let deny = if fast.deny.t & bit != 0 {
+                scratch
+                    .pieces
+                    .iter()
+                    .find(|x| {
+                        x.effect == Effect::Deny && x.mask & bit != 0 && x.atoms.0 == x.atoms.1
+                    })
+                    .map(|x| x.source)
+            } else {
+                None
+            };
             (Verdict::Denied, deny)
         } else {
-            slow(&plan, scratch, bit, p.kind == PrincipalType::Root)
+            slow(&plan, scratch, bit, root)
         };
         let via = if matches!(verdict, Verdict::Denied | Verdict::Unknown(_)) {
             None
         } else {
-            via_of(&plan, scratch, &fast, bit, p.kind == PrincipalType::Root)
+            via_of(&plan, scratch, &fast, bit, root)
         };
         let escalates_to =
             if action == KmsAction::CreateGrant && !matches!(verdict, Verdict::Denied) {
-                escalation(
-                    &plan,
-                    scratch,
-                    &fast,
-                    kin,
-                    bit,
-                    p.kind == PrincipalType::Root,
-                )
+                escalation(&plan, scratch, &fast, kin, bit, root)
             } else {
                 ActionSet::EMPTY
             };
+        templates.push((
+            part,
+            Decision {
+                principal: index,
+                action,
+                verdict,
+                via,
+                denied_by,
+                escalates_to,
+            },
+        ));
+    }
+    for &action in actions {
+        let Some((_, t)) = templates.iter().find(|(m, _)| m & action.bit() != 0) else {
+            continue;
+        };
+        if sparse && t.denied_by.is_none() && matches!(t.verdict, Verdict::Denied) {
+            continue;
+        }
         out.push(Decision {
-            principal: index,
             action,
-            verdict,
-            via,
-            denied_by,
-            escalates_to,
+            ..t.clone()
         });
     }
+    scratch.parts = parts;
+    scratch.templates = templates;
 }
 
 struct Fast {
     allow: Bits,
+    deny: Bits,
     direct: Bits,
     account: Bits,
     grant: Bits,
@@ -1097,6 +1212,7 @@ fn bits_eval(plan: &Plan, pieces: &[Piece], root: bool) -> Fast {
     let deny = role_bits(pieces, Effect::Deny, |_| true);
     Fast {
         allow: allow.and(scp).and(rcp).and(deny.not()),
+        deny,
         direct,
         account,
         grant,
@@ -1237,6 +1353,18 @@ enum Route {
     Grant,
 }
 
+fn first_route(fast: &Fast, bit: u64) -> Option<Route> {
+    let all = [
+        (Route::Direct, fast.direct),
+        (Route::Account, fast.account),
+        (Route::Grant, fast.grant),
+    ];
+    all.iter()
+        .find(|(_, b)| b.t & bit != 0)
+        .or_else(|| all.iter().find(|(_, b)| b.u & bit != 0))
+        .map(|(r, _)| *r)
+}
+
 fn routes(fast: &Fast, bit: u64) -> Vec<Route> {
     let all = [
         (Route::Direct, fast.direct),
@@ -1280,7 +1408,7 @@ fn via_of(plan: &Plan, scratch: &Scratch, fast: &Fast, bit: u64, root: bool) -> 
             Path::Direct
         }
     };
-    let route = *routes(fast, bit).first()?;
+    let route = first_route(fast, bit)?;
     match route {
         Route::Direct => {
             let x = pick(scratch, bit, |r| {

@@ -3,6 +3,9 @@
 
 /// Matches `text` against the pattern, with `*` and `?` as wildcards.
 pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    if pattern == "*" {
+        return true;
+    }
     if pattern.is_ascii() && text.is_ascii() {
         glob_slices(
             pattern.as_bytes(),

@@ -23,7 +23,7 @@ pub use error::PolicyError;
 pub use evaluate::{
     Ceiling, Decision, Identity, Key, KeyInputs, NamedPolicy, Org, Path, Principal,
     PrincipalInputs, PrincipalType, RequestContext, Verdict, Via, describe, describe_atom,
-    describe_source, evaluate, statement_of, who_can,
+    describe_source, evaluate, statement_of, who_can, who_can_each,
 };
 pub use formula::{Atom, Dnf, Missing, Source};
 pub use grant::{Grant, GrantConstraint};
