@@ -309,7 +309,7 @@ impl Tri {
         if b { Tri::True } else { Tri::False }
     }
 
-    pub fn not(self) -> Self {
+    pub fn negate(self) -> Self {
         match self {
             Tri::True => Tri::False,
             Tri::False => Tri::True,
@@ -406,10 +406,10 @@ where
     }
     match (op.set, negated) {
         (None, false) | (Some(SetOperator::ForAnyValue), false) => any(request.map(matches_any)),
-        (None, true) => any(request.map(matches_any)).not(),
-        (Some(SetOperator::ForAnyValue), true) => any(request.map(|v| matches_any(v).not())),
+        (None, true) => any(request.map(matches_any)).negate(),
+        (Some(SetOperator::ForAnyValue), true) => any(request.map(|v| matches_any(v).negate())),
         (Some(SetOperator::ForAllValues), false) => all(request.map(matches_any)),
-        (Some(SetOperator::ForAllValues), true) => all(request.map(|v| matches_any(v).not())),
+        (Some(SetOperator::ForAllValues), true) => all(request.map(|v| matches_any(v).negate())),
     }
 }
 

@@ -771,6 +771,7 @@ fn add_statement(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn add_policy(
     policy: &Policy,
     role: Role,
@@ -1380,7 +1381,7 @@ fn routes(fast: &Fast, bit: u64) -> Vec<Route> {
     out
 }
 
-fn pick<'s>(scratch: &'s Scratch, bit: u64, want: impl Fn(Role) -> bool) -> Option<&'s Piece> {
+fn pick(scratch: &Scratch, bit: u64, want: impl Fn(Role) -> bool) -> Option<&Piece> {
     let mut it = scratch
         .pieces
         .iter()
@@ -1493,12 +1494,11 @@ fn escalation(
                 for x in &scratch.pieces {
                     if let (Role::Grant | Role::GrantAccount, Source::Grant { index }, Some(g)) =
                         (x.role, x.source, kin.grants)
+                        && x.mask & bit != 0
+                        && x.unconstrained_grant
+                        && let Some(g) = g.get(index as usize)
                     {
-                        if x.mask & bit != 0 && x.unconstrained_grant {
-                            if let Some(g) = g.get(index as usize) {
-                                out = out.union(g.operations);
-                            }
-                        }
+                        out = out.union(g.operations);
                     }
                 }
             }

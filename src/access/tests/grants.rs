@@ -150,7 +150,7 @@ fn constrained_grant_create_grant_is_not_an_unconstrained_escalation() {
     // [GR] derived grants must keep the constraint: a constrained grant is not an unconstrained escalation.
     let g = Grant::new("g-1", &app().arn, &[Decrypt, CreateGrant])
         .with_constraint(GrantConstraint::Subset(ctx_map(&[("t", "u")])));
-    assert!(g.is_unconstrained_create_grant() == false);
+    assert!(!g.is_unconstrained_create_grant());
     let w = World::new(ROOT_ONLY).grants(vec![g]);
     assert!(w.decide(&app(), CreateGrant).escalates_to.is_empty());
 }
