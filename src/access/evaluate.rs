@@ -15,6 +15,7 @@
 //! The evaluation is symbolic: condition keys the query does not fix stay as remaining conditions.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::actions::{ActionSet, KeyKind, KmsAction};
 use super::condition::{self, ConditionKey, Lookup, Tri};
@@ -258,8 +259,9 @@ pub enum Path {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
     Allowed,
-    /// Allowed when the remaining conditions hold (they depend on request values the query left open).
-    AllowedIf(Dnf),
+    /// Allowed when the remaining conditions hold (they depend on request values the query left open). Shared:
+    /// the actions that fall in the same statements hold the same formula.
+    AllowedIf(Arc<Dnf>),
     Denied,
     /// Depends on inputs that could not be read.
     Unknown(Vec<Missing>),
@@ -1342,7 +1344,7 @@ fn classify(d: Dnf) -> Verdict {
     if free.is_empty() {
         Verdict::Unknown(d.missing())
     } else {
-        Verdict::AllowedIf(Dnf(free))
+        Verdict::AllowedIf(Arc::new(Dnf(free)))
     }
 }
 
