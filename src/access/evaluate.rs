@@ -911,9 +911,13 @@ fn decide(
             } else {
                 Role::KeyAccount
             };
-            let public = matches!(s.principal, Some(Principals::Any))
-                && s.effect == Effect::Allow
-                && !pinning::pins_principal(s);
+            // `Principal "*"`, or `NotPrincipal` with a list (everyone else), unpinned, is public.
+            let everyone = match &s.principal {
+                Some(Principals::Any) => !s.not_principal,
+                Some(Principals::Listed(_)) => s.not_principal,
+                None => false,
+            };
+            let public = everyone && s.effect == Effect::Allow && !pinning::pins_principal(s);
             add_statement(
                 s,
                 role,

@@ -1183,3 +1183,24 @@ fn unknown_verdict_names_every_missing_input() {
         Verdict::Unknown(vec![Missing::Grants, Missing::IdentityPolicies])
     );
 }
+
+#[test]
+fn not_principal_with_allow_is_public() {
+    // [ELEM: NotPrincipal] with Allow, every principal not listed is allowed: that is public access.
+    let w = World::new(r#"{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/Blocked"},"Action":"kms:Decrypt","Resource":"*"}}"#)
+        .identity(allow_all_kms());
+    let d = w.decide(&role(OTHER, "Anyone"), Decrypt);
+    assert_eq!(d.verdict, Verdict::Allowed);
+    assert_eq!(d.via.unwrap().path, Path::Public);
+}
+
+#[test]
+fn not_principal_star_matches_no_one() {
+    // [ELEM: NotPrincipal] `NotPrincipal "*"` excludes every principal, so the statement applies to none.
+    let w = World::new(
+        r#"{"Statement":[
+        {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/App"},"Action":"kms:*","Resource":"*"},
+        {"Effect":"Deny","NotPrincipal":"*","Action":"kms:*","Resource":"*"}]}"#,
+    );
+    assert_eq!(w.verdict(&app(), Decrypt), Verdict::Allowed);
+}
