@@ -1027,8 +1027,10 @@ fn decide(
             }
         }
         add_ceiling(who.scps, false, p, key, ctx, &masks, scratch);
-        add_ceiling(kin.rcps, true, p, key, ctx, &masks, scratch);
     }
+    // RCPs restrict every principal's access to the key, AWS service principals included (which is why data
+    // perimeter RCPs exempt them with `aws:PrincipalIsAWSService`); SCPs restrict only IAM principals.
+    add_ceiling(kin.rcps, true, p, key, ctx, &masks, scratch);
     let levels = |c: &Ceiling| match c {
         Ceiling::Levels(l) => Some(l.len() as u32),
         _ => None,
@@ -1043,8 +1045,8 @@ fn decide(
         boundary: boundary_present,
         scp_levels: if service { None } else { levels(who.scps) },
         scp_known: service || !matches!(who.scps, Ceiling::NotCollected),
-        rcp_levels: if service { None } else { levels(kin.rcps) },
-        rcp_known: service || !matches!(kin.rcps, Ceiling::NotCollected),
+        rcp_levels: levels(kin.rcps),
+        rcp_known: !matches!(kin.rcps, Ceiling::NotCollected),
     };
 
     let fast = bits_eval(&plan, &scratch.pieces, p.kind == PrincipalType::Root);

@@ -1204,3 +1204,25 @@ fn not_principal_star_matches_no_one() {
     );
     assert_eq!(w.verdict(&app(), Decrypt), Verdict::Allowed);
 }
+
+#[test]
+fn rcp_applies_to_service_principals() {
+    // [SCP: RCPs] RCPs restrict service principals too; perimeter RCPs exempt them with aws:PrincipalIsAWSService.
+    let mut w = World::new(
+        r#"{"Statement":{"Effect":"Allow","Principal":{"Service":"logs.amazonaws.com"},"Action":"kms:Decrypt","Resource":"*"}}"#,
+    );
+    w.rcps = scp(
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-abc123"}}}]}"#,
+    );
+    assert_eq!(
+        w.verdict(&Principal::service("logs.amazonaws.com"), Decrypt),
+        Verdict::Denied
+    );
+    w.rcps = scp(
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-abc123"},"BoolIfExists":{"aws:PrincipalIsAWSService":"false"}}}]}"#,
+    );
+    assert_eq!(
+        w.verdict(&Principal::service("logs.amazonaws.com"), Decrypt),
+        Verdict::Allowed
+    );
+}
