@@ -376,6 +376,8 @@ struct Scratch {
     templates: Vec<(u64, Decision)>,
     /// `Resource` patterns already matched against the key (one key per scratch).
     resources: Vec<(String, bool)>,
+    /// Conditions met so far, by content hash, for merging equal conditions of different statements.
+    canon: Vec<(u64, Source, u32)>,
 }
 
 impl Scratch {
@@ -386,6 +388,7 @@ impl Scratch {
             parts: Vec::new(),
             templates: Vec::new(),
             resources: Vec::new(),
+            canon: Vec::new(),
         }
     }
 }
@@ -1031,6 +1034,7 @@ fn decide(
     // RCPs restrict every principal's access to the key, AWS service principals included (which is why data
     // perimeter RCPs exempt them with `aws:PrincipalIsAWSService`); SCPs restrict only IAM principals.
     add_ceiling(kin.rcps, true, p, key, ctx, &masks, scratch);
+    canonicalize(kin, who, &mut scratch.atoms, &mut scratch.canon);
     let levels = |c: &Ceiling| match c {
         Ceiling::Levels(l) => Some(l.len() as u32),
         _ => None,
@@ -1351,6 +1355,54 @@ fn classify(d: Dnf) -> Verdict {
         Verdict::Unknown(d.missing())
     } else {
         Verdict::AllowedIf(Arc::new(Dnf(free)))
+    }
+}
+
+/// Makes equal conditions of different statements one atom, so that an Allow and a Deny on the same condition
+/// cancel and repeated conditions appear once.
+fn canonicalize(
+    kin: &KeyInputs<'_>,
+    who: &PrincipalInputs<'_>,
+    atoms: &mut [Atom],
+    canon: &mut Vec<(u64, Source, u32)>,
+) {
+    use std::hash::{Hash, Hasher};
+    canon.clear();
+    if atoms.len() < 2 {
+        return;
+    }
+    let condition_at = |source: Source, index: u32| {
+        statement_of(kin, who, source).and_then(|s| s.conditions.get(index as usize))
+    };
+    for a in atoms.iter_mut() {
+        let Atom::Condition {
+            source,
+            condition,
+            negated,
+        } = *a
+        else {
+            continue;
+        };
+        let Some(c) = condition_at(source, condition) else {
+            continue;
+        };
+        let mut h = std::hash::DefaultHasher::new();
+        c.hash(&mut h);
+        let h = h.finish();
+        let same = canon
+            .iter()
+            .find(|(hh, s2, c2)| *hh == h && condition_at(*s2, *c2) == Some(c))
+            .map(|(_, s2, c2)| (*s2, *c2));
+        match same {
+            Some((s2, c2)) => {
+                *a = Atom::Condition {
+                    source: s2,
+                    condition: c2,
+                    negated,
+                }
+            }
+            None => canon.push((h, source, condition)),
+        }
     }
 }
 

@@ -1226,3 +1226,14 @@ fn rcp_applies_to_service_principals() {
         Verdict::Allowed
     );
 }
+
+#[test]
+fn equal_conditions_of_different_statements_appear_once() {
+    // [PEL] the key policy and the identity policy both require kms:ViaService: the condition is stated once.
+    let w = World::new(r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"rds.us-east-1.amazonaws.com"}}}}"#)
+        .identity(identity(r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"rds.us-east-1.amazonaws.com"}}}"#));
+    assert_eq!(
+        w.remaining(&app(), Decrypt),
+        "kms:ViaService StringEquals `rds.us-east-1.amazonaws.com`"
+    );
+}
