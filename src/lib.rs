@@ -14,6 +14,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::allow_attributes_without_reason)]
 
+pub mod access;
 pub mod advisor;
 pub mod audit;
 pub mod catalog;
