@@ -154,10 +154,10 @@ impl ActionSet {
 
 const fn bits(list: &[KmsAction]) -> u64 {
     let mut m = 0u64;
-    let mut i = 0;
-    while i < list.len() {
-        m |= 1u64 << (list[i] as u8);
-        i += 1;
+    let mut rest = list;
+    while let [first, tail @ ..] = rest {
+        m |= 1u64 << (*first as u8);
+        rest = tail;
     }
     m
 }

@@ -582,7 +582,7 @@ pub fn parse_date(text: &str) -> Option<f64> {
     let mut ss = 0.0;
     if b.get(i) == Some(&b':') {
         let mut j = i + 1;
-        while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
+        while b.get(j).is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
             j += 1;
         }
         ss = t.get(i + 1..j)?.parse::<f64>().ok()?;

@@ -691,7 +691,10 @@ fn lookup<'a>(
 }
 
 /// Adds the pieces of one statement: per action class, its conditions are true, false or remaining.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one evaluation step takes every input of the decision by reference"
+)]
 fn add_statement(
     s: &Statement,
     role: Role,
@@ -776,7 +779,10 @@ fn add_statement(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one evaluation step takes every input of the decision by reference"
+)]
 fn add_policy(
     policy: &Policy,
     role: Role,
@@ -809,7 +815,10 @@ fn add_policy(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one evaluation step takes every input of the decision by reference"
+)]
 fn add_ceiling(
     ceiling: &Ceiling,
     rcp: bool,
@@ -874,7 +883,10 @@ struct Plan {
     rcp_known: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one evaluation step takes every input of the decision by reference"
+)]
 fn decide(
     sparse: bool,
     kin: &KeyInputs<'_>,
@@ -1069,9 +1081,10 @@ fn decide(
     for x in &scratch.pieces {
         let n = parts.len();
         for i in 0..n {
-            let (inside, outside) = (parts[i] & x.mask, parts[i] & !x.mask);
+            let Some(part) = parts.get_mut(i) else { break };
+            let (inside, outside) = (*part & x.mask, *part & !x.mask);
             if inside != 0 && outside != 0 {
-                parts[i] = inside;
+                *part = inside;
                 parts.push(outside);
             }
         }
@@ -1236,7 +1249,11 @@ fn role_dnf(scratch: &Scratch, bit: u64, effect: Effect, want: impl Fn(Role) -> 
     let mut d = Dnf::falsum();
     for x in &scratch.pieces {
         if x.effect == effect && x.mask & bit != 0 && want(x.role) {
-            let atoms = scratch.atoms[x.atoms.0 as usize..x.atoms.1 as usize].to_vec();
+            let atoms = scratch
+                .atoms
+                .get(x.atoms.0 as usize..x.atoms.1 as usize)
+                .unwrap_or_default()
+                .to_vec();
             d = d.or(Dnf::term(atoms));
             if d.is_true() {
                 break;

@@ -170,8 +170,8 @@ impl Dnf {
         }
         // A term with a condition and its negation never holds.
         self.0.retain(|t| {
-            !t.windows(2).any(|w| match (w[0], w[1]) {
-                (
+            !t.windows(2).any(|w| match w {
+                [
                     Atom::Condition {
                         source: s1,
                         condition: c1,
@@ -182,7 +182,7 @@ impl Dnf {
                         condition: c2,
                         ..
                     },
-                ) => s1 == s2 && c1 == c2,
+                ] => s1 == s2 && c1 == c2,
                 _ => false,
             })
         });

@@ -55,13 +55,13 @@ fn glob_slices<T: Copy + PartialEq>(
 ) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut back: Option<(usize, usize)> = None;
-    while ti < t.len() {
+    while let Some(tc) = t.get(ti) {
         match p.get(pi) {
             Some(c) if *c == star => {
                 back = Some((pi, ti));
                 pi += 1;
             }
-            Some(c) if *c == one || eq(c, &t[ti]) => {
+            Some(c) if *c == one || eq(c, tc) => {
                 pi += 1;
                 ti += 1;
             }
@@ -75,7 +75,7 @@ fn glob_slices<T: Copy + PartialEq>(
             },
         }
     }
-    p[pi..].iter().all(|c| *c == star)
+    p.iter().skip(pi).all(|c| *c == star)
 }
 
 /// True when the text has a wildcard character.

@@ -414,7 +414,56 @@ impl<'a> KeyRef<'a> {
     }
 }
 
+/// How much of the account a collection read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every call answered.
+    Complete,
+    /// Some calls failed; the inventory lacks what they would have read.
+    Partial,
+    /// Nothing was read: the account is unknown, no resource was found and calls failed.
+    Nothing {
+        /// Every failure says the SDK found no credentials.
+        no_credentials: bool,
+    },
+}
+
+/// The SDK's words when its default credentials chain finds nothing.
+const NO_CREDENTIALS: &str = "no credentials found in chain";
+
 impl Inventory {
+    /// Whether the collection read the account fully, partly, or not at all. What could not be read is never
+    /// taken as safe: a partial audit says so in its exit status, and an audit that read nothing is an error.
+    pub fn coverage(&self) -> Coverage {
+        if self.errors.is_empty() {
+            return Coverage::Complete;
+        }
+        let read_nothing = self.account.is_none()
+            && self.rds_instances.is_empty()
+            && self.rds_clusters.is_empty()
+            && self.rds_snapshots.is_empty()
+            && self.rds_cluster_snapshots.is_empty()
+            && self.rds_option_groups.is_empty()
+            && self.ebs_volumes.is_empty()
+            && self.ebs_snapshots.is_empty()
+            && self
+                .ebs_region_settings
+                .iter()
+                .all(|r| r.encryption_by_default.is_none() && r.default_kms_key_id.is_none())
+            && self.db_hosts.is_empty()
+            && self.kms_keys.is_empty();
+        if read_nothing {
+            Coverage::Nothing {
+                no_credentials: self
+                    .errors
+                    .iter()
+                    .all(|e| e.message.contains(NO_CREDENTIALS)),
+            }
+        } else {
+            Coverage::Partial
+        }
+    }
+
     /// Finds the key a resource in `region` refers to by id, alias, key ARN or alias ARN.
     /// `None` means an unknown key: not in the inventory, or not a KMS key reference at all.
     pub fn resolve_key(&self, region: &str, reference: &str) -> Option<&KmsKey> {
@@ -454,6 +503,48 @@ pub fn account_of(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed(message: &str) -> CollectError {
+        CollectError {
+            region: "eu-west-1".into(),
+            service: "sts".into(),
+            operation: "GetCallerIdentity".into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn coverage_tells_complete_partial_and_nothing_apart() {
+        let mut inv = Inventory::default();
+        assert_eq!(inv.coverage(), Coverage::Complete);
+        inv.ebs_region_settings.push(EbsRegionSettings {
+            region: "eu-west-1".into(),
+            encryption_by_default: None,
+            default_kms_key_id: None,
+        });
+        inv.errors
+            .push(failed("dispatch failure: Connection refused"));
+        assert_eq!(
+            inv.coverage(),
+            Coverage::Nothing {
+                no_credentials: false
+            }
+        );
+        inv.errors = vec![failed(
+            "dispatch failure: no credentials found in chain. Attempted: ...",
+        )];
+        assert_eq!(
+            inv.coverage(),
+            Coverage::Nothing {
+                no_credentials: true
+            }
+        );
+        inv.account = Some("111122223333".into());
+        assert_eq!(inv.coverage(), Coverage::Partial);
+        inv.account = None;
+        inv.ebs_region_settings[0].encryption_by_default = Some(true);
+        assert_eq!(inv.coverage(), Coverage::Partial);
+    }
 
     fn key(arn: &str, aliases: &[&str]) -> KmsKey {
         KmsKey {

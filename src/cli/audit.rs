@@ -70,6 +70,7 @@ pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
         Some(threshold) if report.failures_at_or_above(threshold) > 0 => {
             Ok(Outcome::ThresholdReached)
         }
+        _ if !report.errors.is_empty() => Ok(Outcome::Partial),
         _ => Ok(Outcome::Success),
     }
 }

@@ -204,6 +204,7 @@ fn build(args: BuildArgs, out: &mut dyn Write) -> CliResult {
             "warning: {} API call(s) failed; the bundle lists them under errors",
             report.errors.len()
         );
+        return Ok(Outcome::Partial);
     }
     Ok(Outcome::Success)
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{AwsArgs, CliError};
-use crate::audit::inventory::Inventory;
+use crate::audit::inventory::{Coverage, Inventory};
 use crate::audit::run::Source;
 use crate::audit::select::{DEFAULT_DB_TAG, DbTag, RegionSelection};
 use crate::audit::store;
@@ -62,9 +62,40 @@ impl InventorySource {
         match plan {
             Plan::Saved(path) => Ok((store::load(&path)?, Source::SavedInventory)),
             Plan::Live { regions, db_tag } => {
-                Ok((live(&self.aws, regions, db_tag, offline_hint)?, Source::Aws))
+                let inventory = live(&self.aws, regions, db_tag, offline_hint)?;
+                read_something(&inventory)?;
+                Ok((inventory, Source::Aws))
             }
         }
+    }
+}
+
+/// An audit that read nothing is an error, never an empty pass: say why and how to fix it.
+fn read_something(inventory: &Inventory) -> Result<(), CliError> {
+    match inventory.coverage() {
+        Coverage::Nothing {
+            no_credentials: true,
+        } => Err(CliError::failure(format!(
+            "no AWS credentials were found, so none of the {} API call(s) could be made",
+            inventory.errors.len()
+        ))
+        .with_help(
+            "the SDK's default chain was tried: environment (`AWS_ACCESS_KEY_ID`), profile files, web identity, SSO, \
+             container and instance metadata; set credentials or pass `--profile NAME`",
+        )),
+        Coverage::Nothing {
+            no_credentials: false,
+        } => Err(CliError::failure(format!(
+            "nothing could be read: all {} API call(s) failed, the first with `{}`",
+            inventory.errors.len(),
+            inventory
+                .errors
+                .first()
+                .map(|e| format!("{} {}: {}", e.service, e.operation, e.message))
+                .unwrap_or_default()
+        ))
+        .with_help("check `--endpoint-url`, the network, the region and the credentials")),
+        Coverage::Complete | Coverage::Partial => Ok(()),
     }
 }
 

@@ -52,6 +52,8 @@ pub enum Outcome {
     CheckFailed,
     /// Exit 3: a finding at or above `--fail-on`.
     ThresholdReached,
+    /// Exit 4: the audit ran, but some API calls failed, so its result is partial.
+    Partial,
 }
 
 impl Outcome {
@@ -60,6 +62,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::CheckFailed => 1,
             Outcome::ThresholdReached => 3,
+            Outcome::Partial => 4,
         }
     }
 }

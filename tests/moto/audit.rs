@@ -579,7 +579,7 @@ fn mixed_account_exact_findings_and_classifications() {
     cmd.args(["audit", "--format", "json", "--inventory-in"])
         .arg(&saved);
     let offline = run(&mut cmd);
-    assert_eq!(offline.status.code(), Some(0), "{}", stderr(&offline));
+    assert_eq!(offline.status.code(), Some(4), "{}", stderr(&offline));
     let offline = report(&offline);
     assert_eq!(offline["source"], "inventory");
     for field in [
@@ -603,7 +603,7 @@ fn a_region_the_endpoint_rejects_is_reported_and_the_rest_is_audited() {
     const BAD: &str = "xx-invalid-1";
     let volume = block_on(async { Seed::new(REGION).await.volume(None).await });
     let out = audit(&["--regions", &format!("{REGION},{BAD}"), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let r = report(&out);
     assert_eq!(
         findings(&r),
@@ -680,7 +680,7 @@ fn an_unreachable_service_endpoint_is_reported_and_env_endpoints_are_honoured() 
             "json",
         ]);
     let out = run(&mut cmd);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let r = report(&out);
     assert_eq!(
         r["regions"],
@@ -745,7 +745,7 @@ fn regions_all_reads_every_enabled_region() {
         ])
         .args(["--format", "json"]);
     let out = run(&mut cmd);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let r = report(&out);
     let got: Vec<String> = r["regions"]
         .as_array()

@@ -43,7 +43,7 @@ fn throttled_rds_is_reported_and_the_rest_is_audited() {
         .read_to_string(&mut requests)
         .unwrap();
 
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let errors = report["errors"].as_array().unwrap();
     let rds: Vec<&serde_json::Value> = errors.iter().filter(|e| e["service"] == "rds").collect();

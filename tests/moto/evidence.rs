@@ -134,7 +134,7 @@ fn a_live_bundle_of_the_seeded_account_answers_pci_3_5_1_verifies_and_renders_of
         .arg(&adr));
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(4),
         "{}\n{}",
         stdout(&out),
         stderr(&out)

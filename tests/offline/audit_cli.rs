@@ -25,7 +25,7 @@ fn short(arn: &str) -> String {
 #[test]
 fn saved_inventory_places_every_database_on_its_option() {
     let out = audit_fixture(&["--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["source"], "inventory");
@@ -233,7 +233,8 @@ fn saved_inventory_findings() {
 
 #[test]
 fn fail_on_sets_exit_code_3_at_or_above_the_threshold() {
-    // The fixture fails one high and five medium findings, no critical one.
+    // The fixture fails one high and five medium findings, no critical one, and records one failed API call:
+    // below the threshold the audit is partial (exit 4).
     assert_eq!(audit_fixture(&["--fail-on", "high"]).status.code(), Some(3));
     assert_eq!(
         audit_fixture(&["--fail-on", "MEDIUM"]).status.code(),
@@ -241,9 +242,9 @@ fn fail_on_sets_exit_code_3_at_or_above_the_threshold() {
     );
     assert_eq!(
         audit_fixture(&["--fail-on", "critical"]).status.code(),
-        Some(0)
+        Some(4)
     );
-    assert_eq!(audit_fixture(&[]).status.code(), Some(0));
+    assert_eq!(audit_fixture(&[]).status.code(), Some(4));
 }
 
 #[test]
@@ -416,4 +417,46 @@ fn live_audit_needs_the_aws_feature() {
         &["audit", "--regions", "eu-west-1"],
         "error: this atrest was built without AWS support (feature `aws`)\n  help: audit a saved inventory with `--inventory-in FILE`",
     );
+}
+
+/// With no credentials anywhere, the audit is an error that names the chain tried, not an empty pass.
+#[cfg(feature = "aws")]
+#[test]
+fn no_credentials_is_an_error_not_an_empty_pass() {
+    let out = run(atrest()
+        .args(["audit", "--region", "eu-west-1", "--fail-on", "high"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("HOME", "/nonexistent")
+        .env("AWS_MAX_ATTEMPTS", "1"));
+    assert_error_style(
+        &out,
+        1,
+        "no AWS credentials were found, so none of the 12 API call(s) could be made\n  help: the SDK's default chain was tried",
+    );
+    assert!(stdout(&out).is_empty(), "no report: {}", stdout(&out));
+}
+
+/// An endpoint that refuses every connection reads nothing: an error, whatever `--fail-on` says.
+#[cfg(feature = "aws")]
+#[test]
+fn nothing_reachable_is_an_error_not_an_empty_pass() {
+    let out = run(atrest()
+        .args(["audit", "--region", "eu-west-1", "--fail-on", "high"])
+        .env("AWS_MAX_ATTEMPTS", "1"));
+    assert_error_style(
+        &out,
+        1,
+        "nothing could be read: all 12 API call(s) failed, the first with `",
+    );
+    assert!(
+        stderr(&out).contains("Connection refused"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(atrest()
+        .args(["evidence", "build", "--region", "eu-west-1", "--out"])
+        .arg(tempfile::tempdir().unwrap().path().join("b"))
+        .env("AWS_MAX_ATTEMPTS", "1"));
+    assert_error_style(&out, 1, "nothing could be read");
 }

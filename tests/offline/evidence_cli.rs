@@ -11,6 +11,9 @@ use crate::support::cli::{assert_error_style, cmd, p};
 use crate::support::{repo_path, stderr, stdout};
 use serde_json::Value;
 
+/// `INVENTORY` and `LATER` each record one failed API call, so audits and bundles of them are partial (exit 4).
+const PARTIAL: i32 = 4;
+
 const INVENTORY: &str = "tests/fixtures/evidence/inventory.json";
 const LATER: &str = "tests/fixtures/evidence/inventory-later.json";
 
@@ -94,7 +97,7 @@ fn signed_bundle() -> (tempfile::TempDir, PathBuf, PathBuf) {
         INVENTORY,
         &["--signing-key", p(&key), "--attach", p(&adr)],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(PARTIAL), "{}", stderr(&out));
     (dir, bundle, public)
 }
 
@@ -467,7 +470,7 @@ fn build_refuses_a_non_empty_or_non_directory_out() {
     let out = build(&empty, INVENTORY, &[]);
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(PARTIAL),
         "an empty directory is fine: {}",
         stderr(&out)
     );
@@ -592,7 +595,7 @@ fn attached_cell_files_become_descriptions_without_key_material() {
         INVENTORY,
         &["--attach", p(&cell), "--attach", p(&keyring)],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(PARTIAL), "{}", stderr(&out));
     let all = files(&bundle);
     assert!(
         all.contains("attachments/cell.key.description.json"),
@@ -632,8 +635,8 @@ fn attached_cell_files_become_descriptions_without_key_material() {
 fn diff_shows_new_failures_fixes_resources_and_control_changes() {
     let dir = tempfile::tempdir().unwrap();
     let (old, new) = (dir.path().join("old"), dir.path().join("new"));
-    assert_eq!(build(&old, INVENTORY, &[]).status.code(), Some(0));
-    assert_eq!(build(&new, LATER, &[]).status.code(), Some(0));
+    assert_eq!(build(&old, INVENTORY, &[]).status.code(), Some(PARTIAL));
+    assert_eq!(build(&new, LATER, &[]).status.code(), Some(PARTIAL));
     let out = cmd(&["evidence", "diff", p(&old), p(&new), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let d: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -810,13 +813,13 @@ fn advise_and_plan_write_decision_records() {
 fn audit_renders_html_and_ocsf() {
     let inv = repo_path(INVENTORY);
     let out = cmd(&["audit", "--inventory-in", p(&inv), "--format", "html"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(PARTIAL), "{}", stderr(&out));
     let html = stdout(&out);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("Content-Security-Policy"));
     assert!(html.contains("PCI DSS 4.0.1"));
     let out = cmd(&["audit", "--inventory-in", p(&inv), "--format", "ocsf"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(PARTIAL), "{}", stderr(&out));
     let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let out = cmd(&["audit", "--inventory-in", p(&inv), "--format", "json"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -971,7 +974,7 @@ fn keygen_and_attach_edge_errors() {
 fn verify_reports_an_edited_manifest_without_a_signature_check() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("b");
-    assert_eq!(build(&bundle, INVENTORY, &[]).status.code(), Some(0));
+    assert_eq!(build(&bundle, INVENTORY, &[]).status.code(), Some(PARTIAL));
     let manifest_path = bundle.join("manifest.json");
     let original: Value = json_file(&manifest_path);
 

@@ -94,3 +94,15 @@ pub async fn moto_sdk_config(region: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// The exit status of an audit of the saved inventory at `path`: 4 (partial) when it records failed API calls,
+/// else 0.
+pub fn saved_audit_exit(path: &std::path::Path) -> i32 {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let value: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match value["errors"].as_array() {
+        Some(errors) if !errors.is_empty() => 4,
+        _ => 0,
+    }
+}

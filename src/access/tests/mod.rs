@@ -14,8 +14,6 @@
 //! - [PB] IAM User Guide, "Permissions boundaries for IAM entities";
 //! - [API] AWS KMS API reference (actions and key specs).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 mod actions;
 mod conditions;
 mod evaluation;
