@@ -256,6 +256,32 @@ pub struct KmsKey {
     /// The `default` key policy document, when it could be read.
     #[serde(default)]
     pub policy: Option<String>,
+    /// The key's grants (KMS ListGrants). `None`: not collected (the call failed, the key belongs to another
+    /// account, or the inventory was saved by a version that did not read grants); never the same as no grants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<KmsGrant>>,
+}
+
+/// One grant on a KMS key: it allows its operations to its grantee (a grant never denies).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsGrant {
+    pub grant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub grantee_principal: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring_principal: Option<String>,
+    /// The account that created the grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuing_account: Option<String>,
+    /// `Decrypt`, `GenerateDataKey`, `CreateGrant`... as KMS names them.
+    pub operations: Vec<String>,
+    /// `EncryptionContextEquals`: the operation's context must be exactly this.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encryption_context_equals: BTreeMap<String, String>,
+    /// `EncryptionContextSubset`: the operation's context must include this.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encryption_context_subset: BTreeMap<String, String>,
 }
 
 /// Which kind of key store holds a key's material.

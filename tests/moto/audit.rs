@@ -756,3 +756,71 @@ fn regions_all_reads_every_enabled_region() {
     assert_eq!(got, expected);
     assert!(got.len() > 20, "{got:?}");
 }
+
+/// Grants are read into the inventory (ListGrants): grantee, operations and context constraints; a saved
+/// inventory without them says "not collected" by leaving the field out.
+#[test]
+fn key_grants_are_collected_with_their_constraints() {
+    const REGION: &str = "us-west-1";
+    let (key, grant_id) = block_on(async {
+        let s = Seed::new(REGION).await;
+        let key = s.key(None, false).await;
+        let grant = s
+            .kms
+            .create_grant()
+            .key_id(&key)
+            .grantee_principal(format!("arn:aws:iam::{ACCOUNT}:role/app"))
+            .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+            .operations(aws_sdk_kms::types::GrantOperation::GenerateDataKey)
+            .constraints(
+                aws_sdk_kms::types::GrantConstraints::builder()
+                    .encryption_context_subset("atrest:table", "users")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        (key, grant.grant_id().unwrap().to_string())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("inventory.json");
+    let out = audit(&[
+        "--regions",
+        REGION,
+        "--format",
+        "json",
+        "--inventory-out",
+        saved.to_str().unwrap(),
+    ]);
+    assert!(matches!(out.status.code(), Some(0 | 4)), "{}", stderr(&out));
+    let inventory: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let entry = inventory["kms_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["arn"] == key.as_str())
+        .unwrap_or_else(|| panic!("key {key} not collected: {inventory}"));
+    let grants = entry["grants"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no grants: {entry}"));
+    assert_eq!(grants.len(), 1, "{entry}");
+    let g = &grants[0];
+    assert_eq!(g["grant_id"], grant_id.as_str());
+    assert_eq!(
+        g["grantee_principal"],
+        format!("arn:aws:iam::{ACCOUNT}:role/app")
+    );
+    let mut ops: Vec<&str> = g["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    ops.sort();
+    assert_eq!(ops, ["Decrypt", "GenerateDataKey"]);
+    assert_eq!(
+        g["encryption_context_subset"],
+        serde_json::json!({"atrest:table": "users"})
+    );
+    assert!(g.get("encryption_context_equals").is_none(), "{g}");
+}

@@ -7,7 +7,7 @@ use aws_sdk_kms::config::Region;
 use aws_sdk_kms::types::KeyMetadata;
 
 use super::{Ctx, api_error, bounded, drain, timestamp};
-use crate::audit::inventory::{CollectError, Inventory, KeyRef, KmsKey, account_of};
+use crate::audit::inventory::{CollectError, Inventory, KeyRef, KmsGrant, KmsKey, account_of};
 
 const SERVICE: &str = "kms";
 
@@ -175,6 +175,9 @@ async fn describe(
             Err(e) => errors.push(api_error(region, SERVICE, "GetKeyPolicy", &e)),
         }
     }
+    if own {
+        k.grants = grants(client, region, &k.key_id, &mut errors).await;
+    }
     let readable_state = !matches!(
         k.state(),
         "PendingDeletion" | "PendingImport" | "Unavailable"
@@ -191,6 +194,61 @@ async fn describe(
         }
     }
     (Some(k), errors)
+}
+
+/// Every grant on the key (ListGrants, paginated); `None` when the listing failed part-way or at once.
+async fn grants(
+    client: &Client,
+    region: &str,
+    key_id: &str,
+    errors: &mut Vec<CollectError>,
+) -> Option<Vec<KmsGrant>> {
+    let before = errors.len();
+    let entries = drain!(
+        client
+            .list_grants()
+            .key_id(key_id)
+            .into_paginator()
+            .items()
+            .send(),
+        errors,
+        region,
+        SERVICE,
+        "ListGrants"
+    );
+    if errors.len() > before {
+        return None;
+    }
+    let mut out: Vec<KmsGrant> = entries
+        .iter()
+        .map(|g| {
+            let constraints = g.constraints();
+            let context = |m: Option<&std::collections::HashMap<String, String>>| {
+                m.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default()
+            };
+            KmsGrant {
+                grant_id: g.grant_id().unwrap_or_default().to_string(),
+                name: g.name().filter(|n| !n.is_empty()).map(str::to_string),
+                grantee_principal: g.grantee_principal().unwrap_or_default().to_string(),
+                retiring_principal: g.retiring_principal().map(str::to_string),
+                issuing_account: g.issuing_account().map(str::to_string),
+                operations: g
+                    .operations()
+                    .iter()
+                    .map(|o| o.as_str().to_string())
+                    .collect(),
+                encryption_context_equals: context(
+                    constraints.and_then(|c| c.encryption_context_equals()),
+                ),
+                encryption_context_subset: context(
+                    constraints.and_then(|c| c.encryption_context_subset()),
+                ),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.grant_id.cmp(&b.grant_id));
+    Some(out)
 }
 
 fn from_metadata(m: &KeyMetadata, region: &str, mut aliases: Vec<String>) -> KmsKey {
@@ -214,6 +272,7 @@ fn from_metadata(m: &KeyMetadata, region: &str, mut aliases: Vec<String>) -> Kms
         multi_region: m.multi_region(),
         rotation_enabled: None,
         policy: None,
+        grants: None,
         arn,
     }
 }
