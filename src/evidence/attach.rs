@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::catalog::frameworks::AttachmentKind;
+use crate::fsutil::ReadError;
 pub use crate::report::adr::DECISION_RECORD_MARKER;
 /// Larger attachments are refused: a bundle is evidence, not a backup.
 pub const MAX_ATTACHMENT: u64 = 16 * 1024 * 1024;
@@ -87,17 +88,19 @@ pub fn prepare(path: &Path) -> Result<Prepared, AttachError> {
         path: shown.clone(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(unreadable(std::io::Error::other("not a regular file")));
-    }
-    if meta.len() > MAX_ATTACHMENT {
-        return Err(AttachError::TooLarge {
-            path: shown,
-            bytes: meta.len(),
-        });
-    }
-    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
+    let bytes = match crate::fsutil::read_bounded(path, MAX_ATTACHMENT) {
+        Ok(bytes) => zeroize::Zeroizing::new(bytes),
+        Err(ReadError::Io { source, .. }) => return Err(unreadable(source)),
+        Err(ReadError::NotAFile { .. }) => {
+            return Err(unreadable(std::io::Error::other("not a regular file")));
+        }
+        Err(ReadError::TooLarge { .. }) => {
+            return Err(AttachError::TooLarge {
+                path: shown,
+                bytes: std::fs::metadata(path).map_or(MAX_ATTACHMENT + 1, |m| m.len()),
+            });
+        }
+    };
     let original_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -130,17 +130,20 @@ fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SigningKeyError> {
         path: shown.clone(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(unreadable(std::io::Error::other("not a regular file")));
-    }
-    if meta.len() > MAX_KEY_FILE {
-        return Err(SigningKeyError::Malformed {
+    match crate::fsutil::read_bounded(path, MAX_KEY_FILE) {
+        Ok(bytes) => Ok(Zeroizing::new(bytes)),
+        Err(crate::fsutil::ReadError::Io { source, .. }) => Err(unreadable(source)),
+        Err(crate::fsutil::ReadError::NotAFile { .. }) => {
+            Err(unreadable(std::io::Error::other("not a regular file")))
+        }
+        Err(crate::fsutil::ReadError::TooLarge { .. }) => Err(SigningKeyError::Malformed {
             path: shown,
-            detail: format!("{} bytes is too large for a key file", meta.len()),
-        });
+            detail: format!(
+                "{} bytes is too large for a key file",
+                std::fs::metadata(path).map_or(MAX_KEY_FILE + 1, |m| m.len())
+            ),
+        }),
     }
-    Ok(Zeroizing::new(std::fs::read(path).map_err(unreadable)?))
 }
 
 fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, SigningKeyError> {
