@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::expr::{Env, Scope, Value, Var};
 use crate::catalog::schema::EngineDef;
-use crate::catalog::{Catalog, OptionDef};
+use crate::catalog::{Catalog, OptionDef, VariantDef};
 
 use super::requirements::Requirements;
 
@@ -123,27 +123,46 @@ impl EngineFacts {
         );
         v.insert(
             "derived.tde_licensed".into(),
-            b(ec2_tde.is_some_and(|t| t.licence == "free")
-                || (ec2_tde.is_some() && licensed_by_grant)),
+            b(
+                ec2_tde.is_some_and(|t| t.licence == "free" || t.licence == "included")
+                    || (ec2_tde.is_some() && licensed_by_grant),
+            ),
         );
         v.insert("derived.rds_column_tde".into(), b(rds_column));
         EngineFacts { values: v }
     }
 }
 
-/// The environment for one rule evaluation: requirements, engine facts and (except for warnings) an option.
+/// The environment for one rule evaluation: requirements, engine facts and (except for warnings) an option
+/// with one of its key-protection variants.
 pub struct RuleEnv<'a> {
     pub catalog: &'a Catalog,
     pub req: &'a Requirements,
     pub engine: &'a EngineFacts,
     pub option: Option<&'a OptionDef>,
+    /// The variant judged; its attributes are the option's with its own on top.
+    pub variant: Option<&'a VariantDef>,
+    /// `engine.supports_variant`: the variant needs no engine support, or the engine lists it.
+    pub variant_supported: bool,
+}
+
+/// Whether `engine` can use `variant` (variants that need no engine support always can).
+pub fn engine_supports(variant: &VariantDef, engine: Option<&EngineDef>) -> bool {
+    !variant.file.engine_listed
+        || engine.is_some_and(|e| e.key_variant.iter().any(|k| k.variant == variant.id()))
 }
 
 impl Env for RuleEnv<'_> {
     fn value(&self, var: &Var) -> Option<Value> {
         match var.scope {
             Scope::Req => self.req.get(&var.name).cloned(),
-            Scope::Opt => self.option?.attributes.get(&var.name).cloned(),
+            Scope::Opt => match self.variant {
+                Some(v) => v.attributes.get(&var.name).cloned(),
+                None => self.option?.attributes.get(&var.name).cloned(),
+            },
+            Scope::Engine if var.name == "supports_variant" => {
+                Some(Value::Bool(self.variant_supported))
+            }
             Scope::Engine => self.engine.values.get(&var.name).cloned(),
             Scope::Derived => self
                 .engine
@@ -175,6 +194,8 @@ impl RuleEnv<'_> {
                 ("option.number", Some(o)) => o.file.number.map(|n| n.to_string()),
                 ("option.title", Some(o)) => Some(o.file.title.clone()),
                 ("option.id", Some(o)) => Some(o.id().to_string()),
+                ("variant.title", _) => self.variant.map(|v| v.file.title.clone()),
+                ("variant.id", _) => self.variant.map(|v| v.id().to_string()),
                 _ => Var::parse(name)
                     .and_then(|v| self.value(&v))
                     .map(|v| v.render()),

@@ -6,13 +6,15 @@ use serde::Serialize;
 
 use crate::catalog::expr::{self, Value};
 use crate::catalog::schema::{Confidence, Effect, EngineDef, OverlayLevel};
-use crate::catalog::{Catalog, OptionDef, Rule};
+use crate::catalog::{Catalog, OptionDef, Rule, VariantDef};
 
-use super::context::{EngineFacts, RuleEnv};
+use super::conflict::{self, Conflict};
+use super::context::{EngineFacts, RuleEnv, engine_supports};
+use super::cost::{self, Cost};
 use super::requirements::Requirements;
 
 /// Bumped whenever the JSON shape changes incompatibly.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What is known about the requested engine, and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,12 +61,46 @@ pub struct OverlayUse {
     pub reasons: Vec<RuleReason>,
 }
 
+/// The key-protection variant chosen for a feasible option.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VariantChoice {
+    pub id: String,
+    pub title: String,
+    pub key_management: String,
+    /// Set when the option's first variant (the 2020 post's key protection) is excluded and this one is not:
+    /// the variant made the option feasible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub made_feasible: Option<String>,
+    /// Other feasible variants of the option, best first, with their scores.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<VariantScore>,
+    /// Variants of the option that the requirements exclude, with the rules that exclude them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<VariantExcluded>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VariantScore {
+    pub id: String,
+    pub title: String,
+    pub score: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VariantExcluded {
+    pub id: String,
+    pub title: String,
+    pub rules: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Ranked {
     pub option: u8,
     pub id: String,
     pub title: String,
     pub score: i32,
+    pub variant: VariantChoice,
+    pub cost: Cost,
     pub reasons: Vec<RuleReason>,
     pub overlays: Vec<OverlayUse>,
 }
@@ -74,8 +110,11 @@ pub struct Excluded {
     pub option: u8,
     pub id: String,
     pub title: String,
+    /// Every rule that excludes some variant, in order, without repeats.
     pub rules: Vec<String>,
     pub reasons: Vec<RuleReason>,
+    /// Each variant with the rules that exclude it.
+    pub variants: Vec<VariantExcluded>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -104,6 +143,11 @@ pub struct Recommended {
     pub id: String,
     pub title: String,
     pub score: i32,
+    /// The key-protection variant recommended with the option.
+    pub variant: String,
+    pub variant_title: String,
+    /// Monthly cost of the option's key infrastructure, in US cents.
+    pub monthly_cents: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -128,6 +172,9 @@ pub struct Recommendation {
     /// Overlays on the recommended option.
     pub overlays: Vec<OverlayUse>,
     pub warnings: Vec<Warning>,
+    /// When every option is excluded: the smallest conflicting set and the cheapest relaxation per option.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
     pub facts: Vec<CitedFact>,
 }
 
@@ -209,35 +256,142 @@ fn judge(
     Ok((score, reasons, overlays))
 }
 
+/// Every variant of one option, judged: the feasible ones with score, reasons and overlays (in file order), and
+/// the excluded ones with their exclusions.
+pub struct OptionOutcome<'a> {
+    pub feasible: Vec<(&'a VariantDef, i32, Vec<RuleReason>, Vec<OverlayUse>)>,
+    pub excluded: Vec<(&'a VariantDef, Vec<RuleReason>)>,
+}
+
+impl OptionOutcome<'_> {
+    /// The best feasible variant: highest score, ties to the earlier variant.
+    pub fn best(&self) -> Option<usize> {
+        let mut best: Option<(usize, i32)> = None;
+        for (i, (_, score, _, _)) in self.feasible.iter().enumerate() {
+            if best.is_none_or(|(_, s)| *score > s) {
+                best = Some((i, *score));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+/// Judges every variant of `option` against the requirements.
+pub fn judge_option<'a>(
+    catalog: &Catalog,
+    req: &Requirements,
+    engine: &EngineFacts,
+    engine_def: Option<&EngineDef>,
+    option: &'a OptionDef,
+) -> OptionOutcome<'a> {
+    let mut out = OptionOutcome {
+        feasible: Vec::new(),
+        excluded: Vec::new(),
+    };
+    for variant in &option.variants {
+        let env = RuleEnv {
+            catalog,
+            req,
+            engine,
+            option: Some(option),
+            variant: Some(variant),
+            variant_supported: engine_supports(variant, engine_def),
+        };
+        match judge(catalog, &env) {
+            Ok((score, reasons, overlays)) => {
+                out.feasible.push((variant, score, reasons, overlays))
+            }
+            Err(reasons) => out.excluded.push((variant, reasons)),
+        }
+    }
+    out
+}
+
+fn excluded_list(outcome: &OptionOutcome<'_>) -> Vec<VariantExcluded> {
+    outcome
+        .excluded
+        .iter()
+        .map(|(v, reasons)| VariantExcluded {
+            id: v.id().to_string(),
+            title: v.file.title.clone(),
+            rules: reasons.iter().map(|r| r.rule.clone()).collect(),
+        })
+        .collect()
+}
+
 /// Ranks the seven options against the requirements. Deterministic: same input, same output.
 pub fn evaluate(catalog: &Catalog, req: &Requirements, support: &EngineSupport) -> Recommendation {
     let engine = EngineFacts::compute(catalog, req, support.engine.as_ref());
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
     for option in catalog.numbered_options() {
-        let env = RuleEnv {
-            catalog,
-            req,
-            engine: &engine,
-            option: Some(option),
-        };
         let number = option.file.number.unwrap_or_default();
-        match judge(catalog, &env) {
-            Ok((score, reasons, overlays)) => ranked.push(Ranked {
-                option: number,
-                id: option.id().to_string(),
-                title: option.file.title.clone(),
-                score,
-                reasons,
-                overlays,
-            }),
-            Err(reasons) => excluded.push(Excluded {
-                option: number,
-                id: option.id().to_string(),
-                title: option.file.title.clone(),
-                rules: reasons.iter().map(|r| r.rule.clone()).collect(),
-                reasons,
-            }),
+        let mut outcome = judge_option(catalog, req, &engine, support.engine.as_ref(), option);
+        let variants_excluded = excluded_list(&outcome);
+        match outcome.best() {
+            Some(best) => {
+                let baseline_excluded = option
+                    .variants
+                    .first()
+                    .and_then(|first| outcome.excluded.iter().find(|(v, _)| v.id() == first.id()));
+                let (variant, score, reasons, overlays) = outcome.feasible.swap_remove(best);
+                let mut alternatives: Vec<VariantScore> = outcome
+                    .feasible
+                    .iter()
+                    .map(|(v, s, _, _)| VariantScore {
+                        id: v.id().to_string(),
+                        title: v.file.title.clone(),
+                        score: *s,
+                    })
+                    .collect();
+                alternatives.sort_by_key(|a| std::cmp::Reverse(a.score));
+                let made_feasible = baseline_excluded.map(|(first, why)| {
+                    let rules: Vec<&str> = why.iter().map(|r| r.rule.as_str()).collect();
+                    format!(
+                        "{} is excluded ({}); {} makes option {number} feasible",
+                        first.file.title,
+                        rules.join(", "),
+                        variant.file.title
+                    )
+                });
+                ranked.push(Ranked {
+                    option: number,
+                    id: option.id().to_string(),
+                    title: option.file.title.clone(),
+                    score,
+                    cost: cost::monthly(catalog, variant, &engine),
+                    variant: VariantChoice {
+                        id: variant.id().to_string(),
+                        title: variant.file.title.clone(),
+                        key_management: variant.file.key_management.clone(),
+                        made_feasible,
+                        alternatives,
+                        excluded: variants_excluded,
+                    },
+                    reasons,
+                    overlays,
+                });
+            }
+            None => {
+                let mut rules: Vec<String> = Vec::new();
+                let mut reasons: Vec<RuleReason> = Vec::new();
+                for (_, why) in &outcome.excluded {
+                    for r in why {
+                        if !rules.contains(&r.rule) {
+                            rules.push(r.rule.clone());
+                            reasons.push(r.clone());
+                        }
+                    }
+                }
+                excluded.push(Excluded {
+                    option: number,
+                    id: option.id().to_string(),
+                    title: option.file.title.clone(),
+                    rules,
+                    reasons,
+                    variants: variants_excluded,
+                });
+            }
         }
     }
     ranked.sort_by(|a, b| b.score.cmp(&a.score).then(a.option.cmp(&b.option)));
@@ -247,6 +401,8 @@ pub fn evaluate(catalog: &Catalog, req: &Requirements, support: &EngineSupport) 
         req,
         engine: &engine,
         option: None,
+        variant: None,
+        variant_supported: true,
     };
     let mut warnings: Vec<Warning> = req
         .notes
@@ -276,17 +432,29 @@ pub fn evaluate(catalog: &Catalog, req: &Requirements, support: &EngineSupport) 
         id: r.id.clone(),
         title: r.title.clone(),
         score: r.score,
+        variant: r.variant.id.clone(),
+        variant_title: r.variant.title.clone(),
+        monthly_cents: r.cost.monthly_cents,
     });
     let overlays = ranked
         .first()
         .map(|r| r.overlays.clone())
         .unwrap_or_default();
+    let conflict = if ranked.is_empty() {
+        Some(conflict::explain(catalog, req, support))
+    } else {
+        None
+    };
+    let chosen_variant = ranked
+        .first()
+        .and_then(|r| catalog.option(&r.id).and_then(|o| o.variant(&r.variant.id)));
     let facts = cited_facts(
         catalog,
         &ranked,
         &excluded,
         &warnings,
         recommended.as_ref().and_then(|r| catalog.option(&r.id)),
+        chosen_variant,
     );
 
     Recommendation {
@@ -304,8 +472,24 @@ pub fn evaluate(catalog: &Catalog, req: &Requirements, support: &EngineSupport) 
         excluded,
         overlays,
         warnings,
+        conflict,
         facts,
     }
+}
+
+/// Whether any variant of `option` is feasible for `req` (the engine facts are recomputed from `req`).
+pub fn feasible(
+    catalog: &Catalog,
+    req: &Requirements,
+    support: &EngineSupport,
+    option: &OptionDef,
+) -> Option<String> {
+    let engine = EngineFacts::compute(catalog, req, support.engine.as_ref());
+    let outcome = judge_option(catalog, req, &engine, support.engine.as_ref(), option);
+    outcome
+        .best()
+        .and_then(|i| outcome.feasible.get(i))
+        .map(|(v, _, _, _)| v.id().to_string())
 }
 
 fn cited_facts(
@@ -314,6 +498,7 @@ fn cited_facts(
     excluded: &[Excluded],
     warnings: &[Warning],
     recommended: Option<&OptionDef>,
+    variant: Option<&VariantDef>,
 ) -> Vec<CitedFact> {
     let mut ids: BTreeSet<&str> = BTreeSet::new();
     let reasons = ranked
@@ -332,6 +517,9 @@ fn cited_facts(
     }
     if let Some(option) = recommended {
         ids.extend(option.file.facts.iter().map(String::as_str));
+    }
+    if let Some(variant) = variant {
+        ids.extend(variant.file.facts.iter().map(String::as_str));
     }
     ids.into_iter()
         .filter_map(|id| catalog.fact(id))

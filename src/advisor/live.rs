@@ -30,6 +30,7 @@ fn unknown_engine(engine: &str) -> EngineDef {
         ec2_tde: None,
         native_cell: None,
         tde_granularity: None,
+        key_variant: Vec::new(),
     }
 }
 

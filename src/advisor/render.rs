@@ -3,10 +3,12 @@
 
 use std::io::{self, Write};
 
-use crate::catalog::schema::{DateBasis, EngineDef, Fact, OverlayLevel, Point};
+use crate::catalog::schema::{DateBasis, EngineDef, Fact, OverlayLevel, Point, PriceFile};
 use crate::catalog::{Catalog, OptionDef, Rule};
 use crate::table;
 
+use super::compare::Column;
+use super::cost::CostLine;
 use super::engine::{Recommendation, RuleReason};
 
 fn signed(points: i32) -> String {
@@ -91,7 +93,11 @@ fn points(title: &str, items: &[Point], out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-pub fn explain_option(option: &OptionDef, out: &mut dyn Write) -> io::Result<()> {
+pub fn explain_option(
+    catalog: &Catalog,
+    option: &OptionDef,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let f = &option.file;
     match f.number {
         Some(n) => writeln!(out, "option {n}: {} ({})", f.title, f.id)?,
@@ -117,6 +123,48 @@ pub fn explain_option(option: &OptionDef, out: &mut dyn Write) -> io::Result<()>
             writeln!(out, "  {name} = {}", value.render())?;
         }
     }
+    if !option.variants.is_empty() {
+        writeln!(
+            out,
+            "\nkey-protection variants (`advise --compare {}:<variant>`):",
+            f.number.unwrap_or_default()
+        )?;
+    }
+    for v in &option.variants {
+        let vf = &v.file;
+        writeln!(out, "  {} - {}", vf.id, vf.title)?;
+        writeln!(out, "    {}", vf.key_management)?;
+        if vf.engine_listed {
+            writeln!(
+                out,
+                "    only for engines whose entry lists it (`atrest explain <engine>`)"
+            )?;
+        }
+        for (name, value) in &vf.attributes {
+            writeln!(out, "    {name} = {value}")?;
+        }
+        writeln!(out, "    rotation: {}", vf.rotation)?;
+        for item in &vf.cost {
+            let (usd, date, confidence) =
+                catalog
+                    .price(&item.price)
+                    .map_or((String::new(), String::new(), ""), |p| {
+                        (
+                            format!("${} per {}", p.usd, p.unit),
+                            p.date.clone(),
+                            p.confidence.as_str(),
+                        )
+                    });
+            writeln!(
+                out,
+                "    cost: {} x {} ({usd}; {date}, {confidence}): {}",
+                item.quantity, item.price, item.basis
+            )?;
+        }
+        for u in &vf.unpriced {
+            writeln!(out, "    not priced: {u}")?;
+        }
+    }
     points("benefits", &f.benefit, out)?;
     points("challenges", &f.challenge, out)?;
     if !f.facts.is_empty() {
@@ -125,29 +173,166 @@ pub fn explain_option(option: &OptionDef, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-/// A recommendation for a terminal.
-pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Result<()> {
+/// The width `advise` fits its terminal tables to when it cannot tell (output to a file or a pipe).
+pub const DEFAULT_WIDTH: usize = 100;
+/// The narrowest width tables are fitted to.
+const MIN_WIDTH: usize = 60;
+/// Words up to this long stay whole when a column narrows; longer ones (URLs) are split.
+const LONG_WORD: usize = 32;
+
+/// Word-wraps `text` to `width`, splitting words longer than the width.
+fn wrap_hard(text: &str, width: usize) -> String {
+    let width = width.max(1);
+    let split: String = text
+        .lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|word| {
+                    let chars: Vec<char> = word.chars().collect();
+                    if chars.len() <= width {
+                        word.to_string()
+                    } else {
+                        chars
+                            .chunks(width)
+                            .map(|c| c.iter().collect::<String>())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    table::wrap(&split, width)
+}
+
+/// A terminal table fitted to `width` columns: the widest column gives way first, and cells wrap at word
+/// boundaries (a word longer than its column stays whole).
+pub fn fit(headers: &[&str], rows: &[Vec<String>], width: usize) -> String {
+    let columns = headers.len();
+    let cell_width = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let mut widths: Vec<usize> = headers.iter().map(|h| cell_width(h)).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell_width(cell));
+        }
+    }
+    // Each column adds a separator and two spaces of padding; the table adds one closing border. A column
+    // narrows to its longest word (up to `long_word`); longer words, such as URLs, are split.
+    let budget = width.max(MIN_WIDTH).saturating_sub(3 * columns + 1);
+    let long_word = LONG_WORD.min((budget / 3).max(12));
+    let longest_word = |text: &str| {
+        text.split_whitespace()
+            .map(|w| w.chars().count().min(long_word))
+            .max()
+            .unwrap_or(0)
+    };
+    let mut floors: Vec<usize> = headers.iter().map(|h| longest_word(h)).collect();
+    for row in rows {
+        for (f, cell) in floors.iter_mut().zip(row) {
+            *f = (*f).max(longest_word(cell));
+        }
+    }
+    while widths.iter().sum::<usize>() > budget {
+        let widest = widths
+            .iter()
+            .zip(&floors)
+            .enumerate()
+            .filter(|(_, (w, f))| w > f)
+            .max_by_key(|(i, (w, _))| (**w, *i))
+            .map(|(i, _)| i);
+        let Some(w) = widest.and_then(|i| widths.get_mut(i)) else {
+            break;
+        };
+        *w -= 1;
+    }
+    let wrapped_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .zip(&widths)
+                .map(|(cell, w)| wrap_hard(cell, *w))
+                .collect()
+        })
+        .collect();
+    let headers: Vec<String> = headers
+        .iter()
+        .zip(&widths)
+        .map(|(h, w)| table::wrap(h, *w))
+        .collect();
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    table::text(&headers, &wrapped_rows, &[])
+}
+
+fn wrapped(prefix: &str, text: &str, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let indent = " ".repeat(prefix.chars().count());
+    let body = table::wrap(text, width.max(MIN_WIDTH).saturating_sub(prefix.len()));
+    for (i, line) in body.lines().enumerate() {
+        writeln!(out, "{}{line}", if i == 0 { prefix } else { &indent })?;
+    }
+    Ok(())
+}
+
+/// The prices behind the costs of the ranked options, once each.
+fn cited_prices(rec: &Recommendation) -> Vec<&CostLine> {
+    let mut seen: Vec<&CostLine> = Vec::new();
+    for line in rec.ranked.iter().flat_map(|r| r.cost.lines.iter()) {
+        if !seen.iter().any(|l| l.price == line.price) {
+            seen.push(line);
+        }
+    }
+    seen
+}
+
+/// The option's challenges (its drawbacks), for the chosen option.
+fn drawbacks<'a>(catalog: &'a Catalog, rec: &Recommendation) -> &'a [Point] {
+    rec.recommended
+        .as_ref()
+        .and_then(|r| catalog.option(&r.id))
+        .map_or(&[], |o| o.file.challenge.as_slice())
+}
+
+/// A recommendation for a terminal `width` columns wide.
+pub fn recommendation_text(
+    rec: &Recommendation,
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match &rec.recommended {
-        Some(r) => writeln!(
-            out,
-            "Recommended: option {} - {} (score {})",
-            r.option, r.title, r.score
-        )?,
+        Some(r) => {
+            writeln!(
+                out,
+                "Recommended: option {} - {} (score {})",
+                r.option, r.title, r.score
+            )?;
+            if let Some(top) = rec.ranked.first() {
+                wrapped(
+                    "  key protection: ",
+                    &format!("{} (variant `{}`)", top.variant.title, top.variant.id),
+                    width,
+                    out,
+                )?;
+                if let Some(why) = &top.variant.made_feasible {
+                    wrapped("  made feasible: ", why, width, out)?;
+                }
+                wrapped("  monthly cost: ", &top.cost.summary(), width, out)?;
+            }
+        }
         None => writeln!(
             out,
             "No option meets these requirements; the exclusions below say why."
         )?,
     }
     for o in &rec.overlays {
-        writeln!(
+        wrapped(
+            "  + ",
+            &format!("{} overlay: {} ({})", level(o.level), o.title, o.id),
+            width,
             out,
-            "  + {} overlay: {} ({})",
-            level(o.level),
-            o.title,
-            o.id
         )?;
         for r in &o.reasons {
-            writeln!(out, "      {} ({})", r.text, r.rule)?;
+            wrapped("      ", &format!("{} ({})", r.text, r.rule), width, out)?;
         }
     }
     writeln!(
@@ -156,7 +341,15 @@ pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Res
         rec.engine_support.engine, rec.engine_support.source
     )?;
     for note in &rec.engine_support.notes {
-        writeln!(out, "  note: {note}")?;
+        wrapped("  note: ", note, width, out)?;
+    }
+    if let Some(c) = &rec.conflict {
+        writeln!(out, "\nWhy nothing fits")?;
+        wrapped("  ", &c.text, width, out)?;
+        writeln!(out, "  the cheapest single change per option:")?;
+        for r in &c.relaxations {
+            wrapped("  - ", &r.text, width, out)?;
+        }
     }
     if !rec.ranked.is_empty() {
         let rows: Vec<Vec<String>> = rec
@@ -172,6 +365,7 @@ pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Res
                 vec![
                     r.option.to_string(),
                     r.title.clone(),
+                    format!("{}\n{}", r.variant.id, r.cost.summary()),
                     r.score.to_string(),
                     why.join("\n"),
                 ]
@@ -181,7 +375,11 @@ pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Res
         writeln!(
             out,
             "{}",
-            table::text(&["#", "option", "score", "why"], &rows, &[(1, 30), (3, 70)])
+            fit(
+                &["#", "option", "variant, cost", "score", "why"],
+                &rows,
+                width
+            )
         )?;
     }
     if !rec.excluded.is_empty() {
@@ -201,11 +399,7 @@ pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Res
         writeln!(
             out,
             "{}",
-            table::text(
-                &["#", "option", "excluded because"],
-                &rows,
-                &[(1, 30), (2, 76)]
-            )
+            fit(&["#", "option", "excluded because"], &rows, width)
         )?;
     }
     if !rec.warnings.is_empty() {
@@ -214,11 +408,36 @@ pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Res
             "\nWarnings (where the 2020 guidance or your input needs attention)"
         )?;
         for w in &rec.warnings {
-            writeln!(out, "  ! {} ({})", w.text, w.rule)?;
+            wrapped("  ! ", &format!("{} ({})", w.text, w.rule), width, out)?;
             if let Some(c) = &w.changed_since_2020 {
-                writeln!(out, "    2020: {c}")?;
+                wrapped("    2020: ", c, width, out)?;
             }
         }
+    }
+    let prices = cited_prices(rec);
+    if !prices.is_empty() {
+        let rows: Vec<Vec<String>> = prices
+            .iter()
+            .map(|p| {
+                vec![
+                    p.price.clone(),
+                    format!("{} per {}", p.unit_usd, p.unit),
+                    p.date.clone(),
+                    p.confidence.to_string(),
+                    p.source.clone(),
+                ]
+            })
+            .collect();
+        writeln!(out, "\nPrices (`atrest explain <price>` for one)")?;
+        writeln!(
+            out,
+            "{}",
+            fit(
+                &["price", "usd", "date", "confidence", "source"],
+                &rows,
+                width
+            )
+        )?;
     }
     if !rec.facts.is_empty() {
         let rows: Vec<Vec<String>> = rec
@@ -227,10 +446,8 @@ pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Res
             .map(|f| {
                 vec![
                     f.id.clone(),
-                    f.date.clone(),
-                    f.confidence.to_string(),
-                    f.statement.clone(),
-                    f.source.clone(),
+                    format!("{}\n{}", f.date, f.confidence),
+                    format!("{}\n{}", f.statement, f.source),
                 ]
             })
             .collect();
@@ -238,25 +455,38 @@ pub fn recommendation_text(rec: &Recommendation, out: &mut dyn Write) -> io::Res
         writeln!(
             out,
             "{}",
-            table::text(
-                &["fact", "date", "confidence", "statement", "source"],
-                &rows,
-                &[(3, 60), (4, 40)]
-            )
+            fit(&["fact", "date", "statement and source"], &rows, width)
         )?;
     }
     Ok(())
 }
 
 /// A recommendation as Markdown, ready to paste into a planning document.
-pub fn recommendation_markdown(rec: &Recommendation, out: &mut dyn Write) -> io::Result<()> {
+pub fn recommendation_markdown(
+    rec: &Recommendation,
+    catalog: &Catalog,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "# Database encryption at rest: recommendation\n")?;
     match &rec.recommended {
-        Some(r) => writeln!(
-            out,
-            "**Recommended: option {} - {}** (score {})\n",
-            r.option, r.title, r.score
-        )?,
+        Some(r) => {
+            writeln!(
+                out,
+                "**Recommended: option {} - {}** (score {})\n",
+                r.option, r.title, r.score
+            )?;
+            if let Some(top) = rec.ranked.first() {
+                writeln!(
+                    out,
+                    "- **Key protection:** {} (variant `{}`): {}",
+                    top.variant.title, top.variant.id, top.variant.key_management
+                )?;
+                if let Some(why) = &top.variant.made_feasible {
+                    writeln!(out, "- **Made feasible by the variant:** {why}")?;
+                }
+                writeln!(out, "- **Monthly cost:** {}", top.cost.summary())?;
+            }
+        }
         None => writeln!(
             out,
             "**No option meets these requirements.** The exclusions below say why.\n"
@@ -272,6 +502,24 @@ pub fn recommendation_markdown(rec: &Recommendation, out: &mut dyn Write) -> io:
         )?;
         for r in &o.reasons {
             writeln!(out, "  - {} (`{}`)", r.text, r.rule)?;
+        }
+    }
+    let cons = drawbacks(catalog, rec);
+    if let (Some(r), false) = (&rec.recommended, cons.is_empty()) {
+        writeln!(out, "\n## Drawbacks of option {}\n", r.option)?;
+        for p in cons {
+            writeln!(out, "- {} (`{}`)", p.text, p.id)?;
+            if let Some(c) = &p.changed {
+                writeln!(out, "  - changed since 2020: {c}")?;
+            }
+        }
+    }
+    if let Some(c) = &rec.conflict {
+        writeln!(out, "\n## Why nothing fits\n")?;
+        writeln!(out, "{}.\n", c.text)?;
+        writeln!(out, "The cheapest single change per option:\n")?;
+        for r in &c.relaxations {
+            writeln!(out, "- {}", r.text)?;
         }
     }
     writeln!(
@@ -295,6 +543,8 @@ pub fn recommendation_markdown(rec: &Recommendation, out: &mut dyn Write) -> io:
             vec![
                 r.option.to_string(),
                 r.title.clone(),
+                format!("`{}`", r.variant.id),
+                r.cost.summary(),
                 r.score.to_string(),
                 why.join("\n"),
             ]
@@ -303,7 +553,7 @@ pub fn recommendation_markdown(rec: &Recommendation, out: &mut dyn Write) -> io:
     writeln!(
         out,
         "{}",
-        table::markdown(&["#", "option", "score", "why"], &rows)
+        table::markdown(&["#", "option", "variant", "cost", "score", "why"], &rows)
     )?;
     if !rec.excluded.is_empty() {
         writeln!(out, "## Excluded options\n")?;
@@ -335,6 +585,25 @@ pub fn recommendation_markdown(rec: &Recommendation, out: &mut dyn Write) -> io:
         }
         writeln!(out)?;
     }
+    let prices = cited_prices(rec);
+    if !prices.is_empty() {
+        writeln!(out, "## Prices\n")?;
+        let rows: Vec<Vec<String>> = prices
+            .iter()
+            .map(|p| {
+                vec![
+                    format!("`{}`", p.price),
+                    format!("{} per {}", p.unit_usd, p.unit),
+                    format!("[source]({}) ({}, {})", p.source, p.date, p.confidence),
+                ]
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            table::markdown(&["price", "usd", "source"], &rows)
+        )?;
+    }
     if !rec.facts.is_empty() {
         writeln!(out, "## Facts cited\n")?;
         let rows: Vec<Vec<String>> = rec
@@ -359,6 +628,68 @@ pub fn recommendation_markdown(rec: &Recommendation, out: &mut dyn Write) -> io:
         "_Catalog {}; schema version {}._",
         rec.catalog_version, rec.schema_version
     )
+}
+
+/// `advise --compare` for a terminal: one row per aspect, one column per pick.
+pub fn compare_text(columns: &[Column], width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let (headers, rows) = compare_rows(columns);
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    writeln!(out, "{}", fit(&headers, &rows, width))
+}
+
+/// `advise --compare` as Markdown.
+pub fn compare_markdown(columns: &[Column], out: &mut dyn Write) -> io::Result<()> {
+    let (headers, rows) = compare_rows(columns);
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    writeln!(out, "{}", table::markdown(&headers, &rows))
+}
+
+fn compare_rows(columns: &[Column]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut headers = vec![String::new()];
+    headers.extend(columns.iter().map(|c| c.heading.clone()));
+    let labels: Vec<&str> = columns
+        .first()
+        .map(|c| c.rows.iter().map(|(k, _)| k.as_str()).collect())
+        .unwrap_or_default();
+    let rows = labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let mut row = vec![(*label).to_string()];
+            row.extend(
+                columns
+                    .iter()
+                    .map(|c| c.rows.get(i).map(|(_, v)| v.clone()).unwrap_or_default()),
+            );
+            row
+        })
+        .collect();
+    (headers, rows)
+}
+
+/// `atrest explain <price id>`.
+pub fn explain_price(price: &PriceFile, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "price {}", price.id)?;
+    writeln!(
+        out,
+        "{}: ${} per {} ({})",
+        price.item, price.usd, price.unit, price.region
+    )?;
+    writeln!(out, "source: {}", price.source)?;
+    let basis = match price.date_basis {
+        DateBasis::Published => "published",
+        DateBasis::NotBefore => "not before",
+    };
+    writeln!(
+        out,
+        "date: {} ({basis}); confidence: {}",
+        price.date,
+        price.confidence.as_str()
+    )?;
+    if let Some(note) = &price.note {
+        writeln!(out, "{note}")?;
+    }
+    Ok(())
 }
 
 /// `atrest explain <rule id>`.

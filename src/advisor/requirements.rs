@@ -140,6 +140,13 @@ impl Requirements {
         &self.values
     }
 
+    /// A copy with one value replaced (already typed); used to try relaxations.
+    pub fn with_value(&self, key: &str, value: Value) -> Requirements {
+        let mut copy = self.clone();
+        copy.values.insert(key.to_string(), value);
+        copy
+    }
+
     /// Reads a requirements TOML document over the defaults. `ignore` lists top-level keys that belong to the
     /// enclosing document (a scenario's `name`, `expect`...).
     pub fn from_toml(

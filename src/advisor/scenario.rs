@@ -14,6 +14,15 @@ use crate::catalog::{Catalog, ScenarioText};
 pub struct Expect {
     /// The recommended option number, or 0 when every option must be excluded.
     pub top: u8,
+    /// The key-protection variant recommended with the top option.
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// Variants expected on ranked options, by option number (`[expect.variants] 5 = "luks-local"`).
+    #[serde(default)]
+    pub variants: std::collections::BTreeMap<String, String>,
+    /// When `top = 0`: the requirement keys of the smallest conflicting set, exactly.
+    #[serde(default)]
+    pub conflict: Vec<String>,
     /// The exact set of excluded option numbers.
     pub excluded: Vec<u8>,
     /// Rule ids that must appear somewhere in the result (reasons, exclusions, overlays or warnings).
@@ -85,6 +94,12 @@ impl Scenario {
         for r in &rec.ranked {
             ids.extend(r.reasons.iter().map(|x| x.rule.clone()));
             ids.extend(
+                r.variant
+                    .excluded
+                    .iter()
+                    .flat_map(|v| v.rules.iter().cloned()),
+            );
+            ids.extend(
                 r.overlays
                     .iter()
                     .flat_map(|o| o.reasons.iter().map(|x| x.rule.clone())),
@@ -103,6 +118,37 @@ impl Scenario {
         let top = rec.recommended.as_ref().map_or(0, |r| r.option);
         if top != self.expect.top {
             problems.push(format!("top option is {top}, expected {}", self.expect.top));
+        }
+        if let Some(want) = &self.expect.variant {
+            let got = rec.recommended.as_ref().map_or("", |r| r.variant.as_str());
+            if got != want {
+                problems.push(format!("variant is `{got}`, expected `{want}`"));
+            }
+        }
+        for (number, want) in &self.expect.variants {
+            let got = rec
+                .ranked
+                .iter()
+                .find(|r| r.option.to_string() == *number)
+                .map(|r| r.variant.id.as_str());
+            if got != Some(want.as_str()) {
+                problems.push(format!(
+                    "option {number} has variant {got:?}, expected `{want}`"
+                ));
+            }
+        }
+        if !self.expect.conflict.is_empty() {
+            let got: Vec<&str> = rec
+                .conflict
+                .iter()
+                .flat_map(|c| c.requirements.iter().map(|s| s.key.as_str()))
+                .collect();
+            if got != self.expect.conflict {
+                problems.push(format!(
+                    "conflict is {got:?}, expected {:?}",
+                    self.expect.conflict
+                ));
+            }
         }
         let excluded: BTreeSet<u8> = rec.excluded.iter().map(|e| e.option).collect();
         let want: BTreeSet<u8> = self.expect.excluded.iter().copied().collect();

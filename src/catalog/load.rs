@@ -9,9 +9,12 @@ use super::checks::{self, CheckMeta};
 use super::criteria::build_criteria;
 use super::frameworks;
 use super::problems::Problems;
-use super::schema::{CriteriaFile, EnginesFile, Fact, OptionFile, RuleFile};
+use super::schema::{CriteriaFile, EnginesFile, Fact, OptionFile, PriceFile, RuleFile};
 use super::typecheck::build_rule;
-use super::validate::{check_engines, check_fact, option_attributes};
+use super::validate::{
+    check_engine_variants, check_engines, check_fact, check_price, option_attributes,
+    option_variants,
+};
 use super::{Catalog, CatalogError, OptionDef, ScenarioText};
 use crate::suggest;
 
@@ -23,6 +26,7 @@ pub fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
     let mut options = Vec::new();
     let mut rules = Vec::new();
     let mut facts = BTreeMap::new();
+    let mut prices = BTreeMap::new();
     let mut scenarios = Vec::new();
     let mut check_metas: Vec<CheckMeta> = Vec::new();
     let mut framework_files: Vec<(&str, &str)> = Vec::new();
@@ -51,6 +55,12 @@ pub fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
                 if let Some(f) = problems.parse::<Fact>(path, text) {
                     problems.expect_id_is_file_name(p, &f.id);
                     facts.insert(f.id.clone(), f);
+                }
+            }
+            p if p.starts_with("prices/") => {
+                if let Some(f) = problems.parse::<PriceFile>(path, text) {
+                    problems.expect_id_is_file_name(p, &f.id);
+                    prices.insert(f.id.clone(), f);
                 }
             }
             p if p.starts_with("scenarios/") => scenarios.push(ScenarioText {
@@ -85,6 +95,9 @@ pub fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
     for fact in facts.values() {
         check_fact(fact, &mut problems);
     }
+    for price in prices.values() {
+        check_price(price, &mut problems);
+    }
     let fact_ids: BTreeSet<&str> = facts.keys().map(String::as_str).collect();
     let check_facts = |path: &str, ids: &[String], problems: &mut Problems| {
         for id in ids {
@@ -113,7 +126,16 @@ pub fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
             }
         }
         let attributes = option_attributes(&path, &file, &criteria, &mut problems);
-        option_defs.push(OptionDef { file, attributes });
+        for variant in &file.variant {
+            check_facts(&path, &variant.facts, &mut problems);
+        }
+        let variants =
+            option_variants(&path, &file, &attributes, &criteria, &prices, &mut problems);
+        option_defs.push(OptionDef {
+            file,
+            attributes,
+            variants,
+        });
     }
     option_defs.sort_by(|a, b| {
         (a.file.number.is_none(), a.file.number, a.id()).cmp(&(
@@ -150,6 +172,7 @@ pub fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
     rule_defs.sort_by(|a, b| a.id().cmp(b.id()));
 
     check_engines(&engines, &criteria, &mut problems, &check_facts);
+    check_engine_variants(&engines, &option_defs, &mut problems);
     for alias in &criteria.aliases {
         check_facts("criteria.toml", &alias.facts, &mut problems);
     }
@@ -182,6 +205,7 @@ pub fn load(files: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
         options: option_defs,
         rules: rule_defs,
         facts,
+        prices,
         engines,
         example_requirements,
         scenarios,

@@ -28,7 +28,9 @@ pub use vars::{DERIVED_VARS, ENGINE_VARS};
 use checks::CheckMeta;
 use expr::{Condition, Type, Value};
 use frameworks::Framework;
-use schema::{AliasDef, EngineDef, EnginesFile, Fact, OptionFile, RuleFile};
+use schema::{
+    AliasDef, EngineDef, EnginesFile, Fact, OptionFile, PriceFile, RuleFile, VariantFile,
+};
 
 /// The decision files are inconsistent: every problem, each naming its file.
 #[derive(Debug, thiserror::Error)]
@@ -121,11 +123,30 @@ impl Criteria {
 pub struct OptionDef {
     pub file: OptionFile,
     pub attributes: BTreeMap<String, Value>,
+    /// The key-protection variants, in file order; each carries the option's attributes with its own on top.
+    pub variants: Vec<VariantDef>,
+}
+
+/// A key-protection variant with its complete attributes (the option's, overridden by the variant's).
+#[derive(Clone, Debug)]
+pub struct VariantDef {
+    pub file: VariantFile,
+    pub attributes: BTreeMap<String, Value>,
+}
+
+impl VariantDef {
+    pub fn id(&self) -> &str {
+        &self.file.id
+    }
 }
 
 impl OptionDef {
     pub fn id(&self) -> &str {
         &self.file.id
+    }
+
+    pub fn variant(&self, id: &str) -> Option<&VariantDef> {
+        self.variants.iter().find(|v| v.id() == id)
     }
 
     pub fn is_overlay(&self) -> bool {
@@ -161,6 +182,8 @@ pub struct Catalog {
     pub options: Vec<OptionDef>,
     pub rules: Vec<Rule>,
     pub facts: BTreeMap<String, Fact>,
+    /// Dated unit prices (`prices/<id>.toml`), by id.
+    pub prices: BTreeMap<String, PriceFile>,
     pub engines: EnginesFile,
     /// The requirements `advise` uses when given none.
     pub example_requirements: String,
@@ -213,6 +236,10 @@ impl Catalog {
         self.facts.get(id)
     }
 
+    pub fn price(&self, id: &str) -> Option<&PriceFile> {
+        self.prices.get(id)
+    }
+
     pub fn check(&self, id: &str) -> Option<&CheckMeta> {
         self.checks.iter().find(|c| c.id == id)
     }
@@ -226,11 +253,12 @@ impl Catalog {
         self.engines.engine.iter().find(|e| e.id == id)
     }
 
-    /// Every id `explain` accepts: option numbers and ids, overlay ids, rule ids, fact ids, engine ids.
+    /// Every id `explain` accepts: option numbers and ids, overlay ids, rule ids, fact ids, price ids, engine ids.
     pub fn all_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.options.iter().map(|o| o.id()).collect();
         ids.extend(self.rules.iter().map(|r| r.id()));
         ids.extend(self.facts.keys().map(String::as_str));
+        ids.extend(self.prices.keys().map(String::as_str));
         ids.extend(self.engines.engine.iter().map(|e| e.id.as_str()));
         ids
     }

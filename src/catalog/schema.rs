@@ -79,6 +79,68 @@ pub struct OptionFile {
     pub benefit: Vec<Point>,
     #[serde(default)]
     pub challenge: Vec<Point>,
+    /// The ways the option's key-encrypting key can be held; the first is the 2020 post's.
+    #[serde(default)]
+    pub variant: Vec<VariantFile>,
+}
+
+/// A key-protection variant of an option: one way its key-encrypting key is held.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VariantFile {
+    /// Unique within the option; `advise --compare 6:tde-kms-wrapped` names it.
+    pub id: String,
+    pub title: String,
+    /// Where the key-encrypting key lives and who can use it.
+    pub key_management: String,
+    /// Only available where `engines.toml` lists it for the engine (engine TDE key managers).
+    #[serde(default)]
+    pub engine_listed: bool,
+    /// How the key rotates, in words.
+    pub rotation: String,
+    /// What limits the request rate to the key service.
+    pub request_ceiling: String,
+    /// What changes in the application.
+    pub app_changes: String,
+    #[serde(default)]
+    pub facts: Vec<String>,
+    /// Attributes that differ from the option's `[attributes]`.
+    #[serde(default)]
+    pub attributes: toml::Table,
+    /// Monthly cost items, each a price id and a quantity of its unit.
+    #[serde(default)]
+    pub cost: Vec<CostItem>,
+    /// Costs the catalog cannot price (your own HSM, a licence), in words.
+    #[serde(default)]
+    pub unpriced: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CostItem {
+    pub price: String,
+    pub quantity: f64,
+    /// What the quantity assumes, e.g. `two HSMs, 730 hours each`.
+    pub basis: String,
+}
+
+/// `decision/prices/<id>.toml`: one dated, sourced unit price in US dollars.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceFile {
+    pub id: String,
+    pub item: String,
+    pub usd: f64,
+    /// The unit the price is per, e.g. `key-month`, `HSM-hour`, `10,000 requests`.
+    pub unit: String,
+    pub region: String,
+    pub source: String,
+    pub date: String,
+    pub date_basis: DateBasis,
+    pub confidence: Confidence,
+    /// What is not verified, for prices that are not `verified`.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// A benefit or challenge: structured, with the facts behind it and what changed since 2020.
@@ -247,6 +309,19 @@ pub struct EngineDef {
     /// Finest unit the engine's TDE protects (tablespace/database files, or columns). Default `database`.
     #[serde(default)]
     pub tde_granularity: Option<String>,
+    /// The key-protection variants of engine TDE (options 6 and 7) that this engine supports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_variant: Vec<EngineVariant>,
+}
+
+/// One way an engine's TDE can hold its master key, with the product and the dated facts behind it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EngineVariant {
+    /// A variant id of option 6 or 7 with `engine_listed = true`.
+    pub variant: String,
+    pub product: String,
+    pub facts: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]

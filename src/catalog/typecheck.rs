@@ -176,7 +176,9 @@ pub(super) fn build_rule(
     }
     for placeholder in placeholders(&file.reason) {
         let ok = match placeholder.as_str() {
-            "option.number" | "option.title" | "option.id" => file.effect != Effect::Warn,
+            "option.number" | "option.title" | "option.id" | "variant.title" | "variant.id" => {
+                file.effect != Effect::Warn
+            }
             p => match Var::parse(p) {
                 Some(var) => {
                     var_type(&var, criteria).is_ok()

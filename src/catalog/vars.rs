@@ -18,6 +18,8 @@ pub const ENGINE_VARS: &[(&str, &str, &str)] = &[
     ("runs_on_os", "bool", ""),
     ("family", "text", ""),
     ("name", "text", ""),
+    // Per variant: the variant needs no engine support, or engines.toml lists it for this engine.
+    ("supports_variant", "bool", ""),
 ];
 
 pub const DERIVED_VARS: &[(&str, &str, &str)] = &[

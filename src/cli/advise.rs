@@ -73,7 +73,7 @@ pub fn options(args: OptionsArgs, out: &mut dyn Write) -> CliResult {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// An option number (1-7) or the id of an option, overlay, rule, fact or engine
+    /// An option number (1-7) or the id of an option, overlay, rule, fact, price or engine
     pub id: String,
 }
 
@@ -86,11 +86,13 @@ pub fn explain(args: ExplainArgs, out: &mut dyn Write) -> CliResult {
         .and_then(|n| catalog.option_by_number(n))
         .or_else(|| catalog.option(id));
     if let Some(option) = option {
-        render::explain_option(option, out)?;
+        render::explain_option(catalog, option, out)?;
     } else if let Some(rule) = catalog.rule(id) {
         render::explain_rule(rule, out)?;
     } else if let Some(fact) = catalog.fact(id) {
         render::explain_fact(fact, out)?;
+    } else if let Some(price) = catalog.price(id) {
+        render::explain_price(price, out)?;
     } else if let Some(engine) = catalog.engine(id) {
         render::explain_engine(catalog, engine, out)?;
     } else {
@@ -115,6 +117,12 @@ pub struct AdviseArgs {
     /// DescribeOptionGroupOptions) instead of the embedded snapshot
     #[arg(long)]
     pub live: bool,
+    /// Show options or variants side by side for these requirements, e.g. `1,2` or `6:tde-wallet,6:tde-kms-wrapped`
+    #[arg(long, value_name = "PICKS", value_delimiter = ',')]
+    pub compare: Vec<String>,
+    /// Fit terminal tables to this many columns (default: `COLUMNS` on a terminal, else 100)
+    #[arg(long, value_name = "COLUMNS")]
+    pub width: Option<usize>,
     #[command(flatten)]
     pub flags: RequirementFlags,
     #[command(flatten)]
@@ -156,14 +164,61 @@ pub fn engine_support(
     }
 }
 
+/// The terminal width: `--width`, else `COLUMNS` when standard output is a terminal, else a fixed default.
+fn width(flag: Option<usize>) -> usize {
+    use std::io::IsTerminal;
+    flag.or_else(|| {
+        std::io::stdout()
+            .is_terminal()
+            .then(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+            .flatten()
+    })
+    .unwrap_or(render::DEFAULT_WIDTH)
+}
+
+fn compare(
+    catalog: &Catalog,
+    req: &Requirements,
+    support: &EngineSupport,
+    args: &AdviseArgs,
+    out: &mut dyn Write,
+) -> CliResult {
+    if args.compare.len() < 2 {
+        return Err(
+            CliError::usage("`--compare` needs at least two picks").with_help(
+                "for example `--compare 1,2` or `--compare 6:tde-wallet,6:tde-kms-wrapped`",
+            ),
+        );
+    }
+    let picks = args
+        .compare
+        .iter()
+        .map(|p| advisor::compare::parse_pick(catalog, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let columns = advisor::compare::compare(catalog, req, support, &picks);
+    match args.format {
+        DecisionFormat::Table => render::compare_text(&columns, width(args.width), out)?,
+        DecisionFormat::Markdown | DecisionFormat::Adr => render::compare_markdown(&columns, out)?,
+        DecisionFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &columns)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
 pub fn advise(args: AdviseArgs, out: &mut dyn Write) -> CliResult {
     let catalog = catalog()?;
     let req = requirements(catalog, args.requirements.as_ref(), &args.flags)?;
     let support = engine_support(catalog, &req, args.live, &args.aws)?;
+    if !args.compare.is_empty() {
+        return compare(catalog, &req, &support, &args, out);
+    }
     let rec = advisor::evaluate(catalog, &req, &support);
     match args.format {
-        DecisionFormat::Table => render::recommendation_text(&rec, out)?,
-        DecisionFormat::Markdown => render::recommendation_markdown(&rec, out)?,
+        DecisionFormat::Table => render::recommendation_text(&rec, width(args.width), out)?,
+        DecisionFormat::Markdown => render::recommendation_markdown(&rec, catalog, out)?,
         DecisionFormat::Adr => crate::report::adr::recommendation(&rec, catalog, &today(), out)?,
         DecisionFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &rec)

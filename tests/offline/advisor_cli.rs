@@ -66,7 +66,8 @@ fn advise_with_no_input_uses_the_embedded_example() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("embedded example"));
     let v = json(&out);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["recommended"]["variant"], "kms-customer-managed");
     assert_eq!(v["recommended"]["option"], 1);
     assert!(v["ranked"][0]["reasons"][0]["rule"].is_string());
     assert!(
@@ -442,4 +443,148 @@ fn stdout_is_the_report_and_stderr_the_diagnostics() {
     let out = child.wait_with_output().unwrap();
     assert!(out.stderr.is_empty(), "flags given: no example notice");
     json(&out);
+}
+
+#[test]
+fn compare_shows_two_picks_side_by_side() {
+    let out = run(atrest().args([
+        "advise",
+        "--engine",
+        "postgres",
+        "--compare",
+        "1:kms-imported,2:xks",
+        "--format",
+        "json",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    let columns = v.as_array().unwrap();
+    assert_eq!(columns.len(), 2);
+    assert_eq!(columns[0]["variant"], "kms-imported");
+    assert_eq!(columns[1]["variant"], "xks");
+    let labels: Vec<&str> = columns[0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    for label in [
+        "FIPS 140-3 level",
+        "custody",
+        "SLA",
+        "request-rate ceiling",
+        "rotation",
+        "multi-Region",
+        "operational effort",
+        "monthly cost",
+        "application changes",
+    ] {
+        assert!(labels.contains(&label), "no `{label}` row");
+    }
+    let text = stdout(&run(atrest().args([
+        "advise",
+        "--engine",
+        "postgres",
+        "--compare",
+        "6,7",
+        "--width",
+        "90",
+    ])));
+    assert!(
+        text.contains("option 6") && text.contains("option 7"),
+        "{text}"
+    );
+    assert!(text.contains("excluded: "), "{text}");
+}
+
+#[test]
+fn compare_rejects_unknown_picks() {
+    let out = run(atrest().args(["advise", "--engine", "postgres", "--compare", "1,9"]));
+    assert_error_style(&out, 2, "`9` is not an option number from 1 to 7");
+    let out = run(atrest().args(["advise", "--engine", "postgres", "--compare", "1,6:nope"]));
+    assert_error_style(&out, 2, "option 6 has no variant `nope`");
+    assert!(stderr(&out).contains("tde-kms-wrapped"));
+    let out = run(atrest().args(["advise", "--engine", "postgres", "--compare", "1"]));
+    assert_error_style(&out, 2, "`--compare` needs at least two picks");
+}
+
+#[test]
+fn nothing_fits_names_the_conflict_and_the_cheapest_relaxations() {
+    let out = run(atrest().args([
+        "advise",
+        "--engine",
+        "postgres",
+        "--hosting",
+        "managed",
+        "--set",
+        "keys.custody=customer-held",
+        "--format",
+        "json",
+    ]));
+    let v = json(&out);
+    assert!(v["recommended"].is_null());
+    let keys: Vec<&str> = v["conflict"]["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["database.hosting", "keys.custody"]);
+    let relaxations = v["conflict"]["relaxations"].as_array().unwrap();
+    assert_eq!(relaxations.len(), 7);
+    assert_eq!(relaxations[0]["key"], "keys.custody");
+    assert_eq!(relaxations[0]["to"], "aws-kms-ok");
+    assert_eq!(relaxations[4]["key"], "database.hosting");
+    let text = stdout(&run(atrest().args([
+        "advise",
+        "--hosting",
+        "managed",
+        "--set",
+        "keys.custody=customer-held",
+    ])));
+    assert!(text.contains("Why nothing fits"), "{text}");
+    assert!(text.contains("together exclude every option"), "{text}");
+}
+
+#[test]
+fn the_table_fits_the_requested_width() {
+    for width in [80usize, 120] {
+        let w = width.to_string();
+        let text = stdout(&run(atrest().args(["advise", "--width", &w])));
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(
+            widest <= width,
+            "a line of {widest} columns at --width {width}"
+        );
+    }
+}
+
+#[test]
+fn advise_names_the_variant_the_cost_and_the_drawbacks() {
+    let out = run(atrest().args([
+        "advise",
+        "--engine",
+        "aurora-postgresql",
+        "--hsm",
+        "single-tenant",
+        "--format",
+        "markdown",
+    ]));
+    let text = stdout(&out);
+    assert!(
+        text.contains("**Key protection:** KMS key in a CloudHSM key store"),
+        "{text}"
+    );
+    assert!(text.contains("rests on an unverified price"), "{text}");
+    assert!(text.contains("## Drawbacks of option 2"), "{text}");
+    assert!(text.contains("## Prices"), "{text}");
+    let out = run(atrest().args(["explain", "cloudhsm-hsm-hour"]));
+    let text = stdout(&out);
+    assert!(text.contains("confidence: unverified"), "{text}");
+    assert!(text.contains("source: https://"), "{text}");
+    let text = stdout(&run(atrest().args(["explain", "6"])));
+    assert!(
+        text.contains("tde-kms-wrapped - master key generated and wrapped by AWS KMS"),
+        "{text}"
+    );
 }

@@ -109,6 +109,8 @@ fn tightenings() -> Vec<(&'static str, &'static [&'static str])> {
             &["none", "key-admin-not-dba", "dba-must-not-see-plaintext"],
         ),
         ("data.snapshot_sharing", &["none", "cross-account"]),
+        ("keys.proof_of_control", &["false", "true"]),
+        ("keys.origin", &["any", "outside-aws"]),
     ]
 }
 
@@ -133,7 +135,7 @@ proptest! {
     }
 
     #[test]
-    fn a_harder_requirement_never_adds_an_option(pairs in requirements(), which in 0usize..7, step in 1usize..4) {
+    fn a_harder_requirement_never_adds_an_option(pairs in requirements(), which in 0usize..9, step in 1usize..4) {
         let (key, ladder) = tightenings()[which];
         let req = build(&pairs);
         let current = match req.get(key) { Some(v) => v.render(), None => String::new() };

@@ -46,6 +46,7 @@ fn every_decision_file_belongs_somewhere() {
         "options/",
         "rules/",
         "facts/",
+        "prices/",
         "scenarios/",
         "checks/",
         "frameworks/",
