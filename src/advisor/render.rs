@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::catalog::schema::{DateBasis, EngineDef, Fact, OverlayLevel, Point, PriceFile};
+use crate::catalog::schema::{DateBasis, EngineDef, Fact, Point, PriceFile};
 use crate::catalog::{Catalog, OptionDef, Rule};
 use crate::table;
 
@@ -11,7 +11,8 @@ use super::compare::Column;
 use super::cost::CostLine;
 use super::engine::{Recommendation, RuleReason};
 
-fn signed(points: i32) -> String {
+/// A rule's points as the reports show them: `+3`, `-2`, or `note` for a rule that only explains.
+pub fn signed_points(points: i32) -> String {
     match points {
         0 => "note".to_string(),
         p if p > 0 => format!("+{p}"),
@@ -20,14 +21,7 @@ fn signed(points: i32) -> String {
 }
 
 fn reason_line(r: &RuleReason) -> String {
-    format!("[{}] {} ({})", signed(r.points), r.text, r.rule)
-}
-
-fn level(l: OverlayLevel) -> &'static str {
-    match l {
-        OverlayLevel::Required => "required",
-        OverlayLevel::Suggested => "suggested",
-    }
+    format!("[{}] {} ({})", signed_points(r.points), r.text, r.rule)
 }
 
 /// The seven options as Table 1 lays them out, with today's key management wording.
@@ -327,7 +321,7 @@ pub fn recommendation_text(
     for o in &rec.overlays {
         wrapped(
             "  + ",
-            &format!("{} overlay: {} ({})", level(o.level), o.title, o.id),
+            &format!("{} overlay: {} ({})", o.level.as_str(), o.title, o.id),
             width,
             out,
         )?;
@@ -360,7 +354,7 @@ pub fn recommendation_text(
                 why.extend(
                     r.overlays
                         .iter()
-                        .map(|o| format!("[{} overlay] {}", level(o.level), o.id)),
+                        .map(|o| format!("[{} overlay] {}", o.level.as_str(), o.id)),
                 );
                 vec![
                     r.option.to_string(),
@@ -496,7 +490,7 @@ pub fn recommendation_markdown(
         writeln!(
             out,
             "- **{} overlay:** {} (`{}`)",
-            level(o.level),
+            o.level.as_str(),
             o.title,
             o.id
         )?;

@@ -210,6 +210,15 @@ pub enum OverlayLevel {
     Required,
 }
 
+impl OverlayLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverlayLevel::Required => "required",
+            OverlayLevel::Suggested => "suggested",
+        }
+    }
+}
+
 /// `decision/criteria.toml`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

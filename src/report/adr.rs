@@ -10,20 +10,11 @@ use crate::advisor::Recommendation;
 use crate::advisor::engine::RuleReason;
 use crate::advisor::plan::Plan;
 use crate::catalog::Catalog;
-use crate::catalog::schema::OverlayLevel;
 use crate::table;
 
 /// The marker `atrest advise|plan --format adr` writes on a decision record's first lines, by which an evidence
 /// bundle recognises an attached decision record.
 pub const DECISION_RECORD_MARKER: &str = "<!-- atrest:decision-record v1 -->";
-
-fn signed(points: i32) -> String {
-    match points {
-        0 => "note".to_string(),
-        p if p > 0 => format!("+{p}"),
-        p => p.to_string(),
-    }
-}
 
 fn reason(r: &RuleReason) -> String {
     let facts = if r.facts.is_empty() {
@@ -31,14 +22,12 @@ fn reason(r: &RuleReason) -> String {
     } else {
         format!(" [facts: {}]", r.facts.join(", "))
     };
-    format!("[{}] {} (`{}`){facts}", signed(r.points), r.text, r.rule)
-}
-
-fn level(l: OverlayLevel) -> &'static str {
-    match l {
-        OverlayLevel::Required => "required",
-        OverlayLevel::Suggested => "suggested",
-    }
+    format!(
+        "[{}] {} (`{}`){facts}",
+        crate::advisor::render::signed_points(r.points),
+        r.text,
+        r.rule
+    )
 }
 
 fn requirement(rec: &Recommendation, key: &str) -> String {
@@ -210,7 +199,7 @@ fn body(
         writeln!(
             out,
             "- With the **{}** overlay **{}** (`{}`):",
-            level(o.level),
+            o.level.as_str(),
             o.title,
             o.id
         )?;
