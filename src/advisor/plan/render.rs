@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::Plan;
+use crate::advisor::cost::usd;
 use crate::table;
 
 fn option_label(n: u8) -> String {
@@ -25,8 +26,9 @@ pub fn markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 format!("{} {}", d.engine, d.version).trim().to_string(),
                 format!("{} / {}", d.current_hosting, d.current_encryption),
                 rec.recommended.as_ref().map_or("none fits".into(), |r| {
-                    format!("{} - {}", r.option, r.title)
+                    format!("{} - {} ({})", r.option, r.title, r.variant_title)
                 }),
+                monthly_cost(d),
                 rec.overlays
                     .iter()
                     .map(|o| format!("{} ({:?})", o.id, o.level).to_lowercase())
@@ -39,19 +41,35 @@ pub fn markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         out,
         "{}",
         table::markdown(
-            &["database", "engine", "today", "target", "overlays"],
+            &[
+                "database",
+                "engine",
+                "today",
+                "target",
+                "monthly key cost",
+                "overlays"
+            ],
             &rows
         )
     )?;
+    writeln!(out, "{}\n", fleet_cost(plan))?;
     for d in &plan.databases {
         let rec = &d.recommendation;
         writeln!(out, "## `{}`\n", d.name)?;
         match &rec.recommended {
-            Some(r) => writeln!(
-                out,
-                "**Target: option {} - {}** (score {}).",
-                r.option, r.title, r.score
-            )?,
+            Some(r) => {
+                writeln!(
+                    out,
+                    "**Target: option {} - {}** (score {}).",
+                    r.option, r.title, r.score
+                )?;
+                writeln!(
+                    out,
+                    "\nKey protection: {}. Monthly cost of its key infrastructure: {}.",
+                    r.variant_title,
+                    monthly_cost(d)
+                )?;
+            }
             None => writeln!(out, "**No option meets this database's requirements.**")?,
         }
         if let Some(top) = rec.ranked.first() {
@@ -136,6 +154,7 @@ pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 rec.recommended
                     .as_ref()
                     .map_or("none fits".into(), |r| format!("{}: {}", r.option, r.title)),
+                monthly_cost(d),
                 rec.overlays
                     .iter()
                     .map(|o| o.id.clone())
@@ -151,12 +170,13 @@ pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "{}",
         table::text(
             &[
-                "database", "engine", "today", "target", "overlays", "steps", "keys"
+                "database", "engine", "today", "target", "monthly", "overlays", "steps", "keys"
             ],
             &rows,
             &[(3, 40)]
         )
     )?;
+    writeln!(out, "{}", fleet_cost(plan))?;
     let summary: Vec<String> = plan
         .summary
         .iter()
@@ -166,5 +186,45 @@ pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "runbooks and key policies: `--format markdown` or `--format json`"
+    )
+}
+
+/// The monthly cost of a database's target option and variant, marked when a price is not verified.
+fn monthly_cost(d: &super::DatabasePlan) -> String {
+    match (
+        &d.recommendation.recommended,
+        d.recommendation.ranked.first(),
+    ) {
+        (Some(r), Some(top)) if top.cost.unverified => {
+            format!("{} (unverified price)", usd(r.monthly_cents))
+        }
+        (Some(r), _) => usd(r.monthly_cents),
+        (None, _) => "-".to_string(),
+    }
+}
+
+/// The fleet's monthly key cost, summed per database (keys the plan shares across databases are counted once per
+/// database, so this is an upper bound).
+fn fleet_cost(plan: &Plan) -> String {
+    let total: u64 = plan
+        .databases
+        .iter()
+        .filter_map(|d| d.recommendation.recommended.as_ref())
+        .map(|r| r.monthly_cents)
+        .sum();
+    let unverified = plan.databases.iter().any(|d| {
+        d.recommendation
+            .ranked
+            .first()
+            .is_some_and(|t| t.cost.unverified)
+    });
+    format!(
+        "monthly key cost, summed per database: {}{}",
+        usd(total),
+        if unverified {
+            " (rests on an unverified price)"
+        } else {
+            ""
+        }
     )
 }
