@@ -1,7 +1,9 @@
 //! The ESDK module's one error type. Every way a message can fail to decrypt (format, limits, commitment policy,
 //! keyring, commitment, tag, signature) is the one variant [`EsdkError::Decrypt`], as in the cell format.
 
-use crate::cell::CellError;
+use std::path::PathBuf;
+
+use crate::cell::{CellError, Source};
 use crate::error::Help;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +35,21 @@ pub enum EsdkError {
     NoDataKeys,
     #[error("the message has {count} encrypted data keys, over the limit of {max}")]
     TooManyDataKeys { count: usize, max: usize },
+    #[error("value {value} is not an ESDK message that this key and context decrypt")]
+    Value { value: usize },
+    #[error("cannot read the wrapping key file `{}`: {source}", path.display())]
+    KeyFileRead {
+        path: PathBuf,
+        #[source]
+        source: Source<std::io::Error>,
+    },
+    #[error("`{}` does not hold a wrapping key as one line of hex or base64", path.display())]
+    KeyFileMalformed { path: PathBuf },
+    #[error("{source}")]
+    Io {
+        #[source]
+        source: Source<std::io::Error>,
+    },
     #[error("no keyring to encrypt with")]
     NoKeyring,
     #[error("the operating system's random number generator failed")]
@@ -67,6 +84,15 @@ impl Help for EsdkError {
             Self::NoDataKeys | Self::TooManyDataKeys { .. } => {
                 "allow as many encrypted data keys as the writers add".into()
             }
+            Self::Value { .. } => {
+                "check that the value is a whole base64 ESDK message of this table, column and row"
+                    .into()
+            }
+            Self::KeyFileRead { .. } => "check the path of the wrapping key file".into(),
+            Self::KeyFileMalformed { .. } => {
+                "write the 16, 24 or 32-byte key as hex or base64 on one line".into()
+            }
+            Self::Io { .. } => "check the input and output streams".into(),
             Self::NoKeyring => "configure a raw AES or RSA keyring".into(),
             Self::Random | Self::Internal(_) => "run again, and report it if it persists".into(),
             Self::Cell(e) => return e.help(),
@@ -75,7 +101,7 @@ impl Help for EsdkError {
 
     fn is_usage(&self) -> bool {
         match self {
-            Self::Random | Self::Internal(_) => false,
+            Self::Random | Self::Internal(_) | Self::Io { .. } => false,
             Self::Cell(e) => e.is_usage(),
             _ => true,
         }

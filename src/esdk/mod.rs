@@ -16,6 +16,7 @@ mod keyring;
 pub mod message;
 mod reader;
 pub mod suite;
+pub mod text;
 
 pub use context::{
     EncryptionContext, PUBLIC_KEY_KEY, RESERVED_PREFIX, serialize as serialize_context,
