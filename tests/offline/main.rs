@@ -20,6 +20,8 @@ mod cell_roundtrip;
 mod cell_vectors;
 mod cli_output;
 #[cfg(feature = "esdk")]
+mod esdk_cli;
+#[cfg(feature = "esdk")]
 mod esdk_props;
 #[cfg(feature = "esdk")]
 mod esdk_vectors;
