@@ -72,3 +72,67 @@ fn explains_a_missing_or_bad_key() {
         stderr(&out)
     );
 }
+
+#[test]
+fn every_esdk_usage_error_has_a_hint() {
+    use crate::support::cli::assert_error_style;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("wrap.b64");
+    std::fs::write(&key, "q80=\n").unwrap();
+    let good = dir.path().join("good.hex");
+    std::fs::write(&good, "00".repeat(32)).unwrap();
+    let garbage = dir.path().join("garbage");
+    std::fs::write(&garbage, "not a key\n").unwrap();
+    let missing = dir.path().join("missing");
+    let base = [
+        "cell", "encrypt", "--format", "esdk", "--table", "t", "--column", "c",
+    ];
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--esdk-key".into(),
+                good.display().to_string(),
+                "--keyring".into(),
+                "k.json".into(),
+                "v".into(),
+            ],
+            "`--format esdk` works on values, not with `--csv` or `--keyring`\n  help: pass the values",
+        ),
+        (
+            vec![
+                "--esdk-key".into(),
+                good.display().to_string(),
+                "--esdk-key-name".into(),
+                "plain".into(),
+                "v".into(),
+            ],
+            "`--esdk-key-name plain` is not NAMESPACE/NAME",
+        ),
+        (
+            vec![
+                "--esdk-key".into(),
+                missing.display().to_string(),
+                "v".into(),
+            ],
+            "cannot read the wrapping key file",
+        ),
+        (
+            vec![
+                "--esdk-key".into(),
+                garbage.display().to_string(),
+                "v".into(),
+            ],
+            "does not hold a wrapping key as one line of hex or base64",
+        ),
+        (
+            vec!["--esdk-key".into(), key.display().to_string(), "v".into()],
+            "an AES wrapping key has 16, 24 or 32 bytes, not 2",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut cmd = atrest();
+        cmd.args(base).args(&args);
+        let out = run(&mut cmd);
+        assert_error_style(&out, 2, needle);
+    }
+}
