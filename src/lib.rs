@@ -23,6 +23,8 @@ pub mod cell;
 pub mod cli;
 pub mod digest;
 pub mod error;
+#[cfg(feature = "esdk")]
+pub mod esdk;
 pub mod evidence;
 pub mod fsutil;
 pub mod model;

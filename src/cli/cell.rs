@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 use super::{AwsArgs, CliError, CliResult, ErrorKind, Outcome};
 use crate::cell::bench::{self, BenchConfig};
@@ -86,6 +86,25 @@ pub struct CryptArgs {
     /// New CSV file to write (never overwritten; the input is never changed in place)
     #[arg(long, value_name = "FILE", requires = "csv")]
     pub out: Option<PathBuf>,
+    /// Ciphertext format: atrest's, or AWS Encryption SDK messages (raw AES keyring, suite 0478)
+    #[arg(long, value_enum, default_value_t = Format::Cell)]
+    pub format: Format,
+    /// With `--format esdk`: file of the raw AES wrapping key (hex or base64)
+    #[arg(long, value_name = "FILE")]
+    pub esdk_key: Option<PathBuf>,
+    /// With `--format esdk`: key namespace and name of the raw AES keyring
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "atrest/atrest")]
+    pub esdk_key_name: String,
+}
+
+/// The ciphertext format of `cell encrypt` and `cell decrypt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    // atrest's cell format (self-contained, or compact with `--keyring`); no doc comments here, so the help stays
+    // in its short layout.
+    Cell,
+    // AWS Encryption SDK messages, readable and writable by every official ESDK.
+    Esdk,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +262,9 @@ impl TryFrom<(&CryptArgs, Option<usize>)> for Job {
 }
 
 fn crypt(args: &CryptArgs, enc: Option<&EncryptArgs>, out: &mut dyn Write) -> Result<(), CliError> {
+    if args.format == Format::Esdk {
+        return esdk_crypt(args, enc.is_some(), out);
+    }
     let blind_index = enc.filter(|e| e.blind_index).map(|e| e.index_length);
     let job = Job::try_from((args, blind_index))?;
     let mut builder = CellEncryptor::builder(provider(&args.key, MAIN_FLAGS)?);
@@ -285,6 +307,63 @@ fn crypt(args: &CryptArgs, enc: Option<&EncryptArgs>, out: &mut dyn Write) -> Re
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "esdk")]
+fn esdk_crypt(args: &CryptArgs, encrypt: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    use crate::esdk::{EsdkEncryptor, RawAesKeyring, text as esdk_text};
+    if args.csv.is_some() || args.keyring.is_some() {
+        return Err(CliError::usage(
+            "`--format esdk` works on values, not with `--csv` or `--keyring`",
+        )
+        .with_help("pass the values as arguments or lines of standard input"));
+    }
+    let mut ctx = Context::new(&args.table, &args.column).map_err(hint(
+        "name the table and the column with `--table` and `--column`, at most 8,192 bytes in all",
+    ))?;
+    if let Some(row) = &args.row {
+        ctx = ctx.with_row(row).map_err(hint("shorten `--row`"))?;
+    }
+    let Some(path) = &args.esdk_key else {
+        return Err(
+            CliError::usage("`--format esdk` needs `--esdk-key FILE`").with_help(
+                "write the raw AES wrapping key (32 bytes as hex or base64) to a private file",
+            ),
+        );
+    };
+    let Some((namespace, name)) = args.esdk_key_name.split_once('/') else {
+        return Err(CliError::usage(format!(
+            "`--esdk-key-name {}` is not NAMESPACE/NAME",
+            args.esdk_key_name
+        ))
+        .with_help(
+            "pass the key namespace and name the other ESDK writers use, e.g. `atrest/atrest`",
+        ));
+    };
+    let key = esdk_text::read_wrapping_key(path)?;
+    let keyring = Arc::new(RawAesKeyring::new(namespace, name, &key)?);
+    let enc = EsdkEncryptor::builder(keyring).build()?;
+    let (stdin, values) = (std::io::stdin(), &args.values);
+    let mut lines = stdin.lock();
+    let values = match values.is_empty() {
+        true => Values::Lines(&mut lines),
+        false => Values::Args(values),
+    };
+    let run = if encrypt {
+        esdk_text::encrypt_values
+    } else {
+        esdk_text::decrypt_values
+    };
+    run(&enc, &ctx, values, out)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "esdk"))]
+fn esdk_crypt(_: &CryptArgs, _: bool, _: &mut dyn Write) -> Result<(), CliError> {
+    Err(
+        CliError::usage("this build has no ESDK support, so `--format esdk` cannot be used")
+            .with_help("rebuild with the `esdk` feature"),
+    )
 }
 
 fn batch_hint(e: BatchError, row_flag: &str) -> CliError {

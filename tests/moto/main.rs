@@ -9,4 +9,6 @@ mod advisor_live;
 mod audit;
 mod audit_throttling;
 mod cell_kms;
+#[cfg(feature = "esdk")]
+mod esdk_python;
 mod evidence;

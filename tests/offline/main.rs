@@ -19,6 +19,12 @@ mod cell_props;
 mod cell_roundtrip;
 mod cell_vectors;
 mod cli_output;
+#[cfg(feature = "esdk")]
+mod esdk_cli;
+#[cfg(feature = "esdk")]
+mod esdk_props;
+#[cfg(feature = "esdk")]
+mod esdk_vectors;
 mod evidence_cli;
 mod evidence_frameworks;
 mod evidence_html;

@@ -1,0 +1,28 @@
+//! The AWS Encryption SDK (ESDK) message format: read what the ESDKs for Java, Python, JavaScript, .NET, Go and Rust
+//! write, and write messages they read (`docs/esdk.md`).
+//!
+//! - [`message`]: the strict parser (version 1 and 2 headers, framed and non-framed bodies, footers) with limits;
+//! - [`Decryptor`]: every algorithm suite, key commitment per [`CommitmentPolicy`], ECDSA signatures verified;
+//! - [`EsdkEncryptor`]: committing messages (0x0478, 0x0578) with a data-key cache, and cells in ESDK form;
+//! - keyrings: [`RawAesKeyring`], [`RawRsaKeyring`], [`MultiKeyring`];
+//!
+//! Every decryption failure is the one opaque [`EsdkError::Decrypt`].
+
+mod context;
+mod decrypt;
+mod encryptor;
+mod error;
+mod keyring;
+pub mod message;
+mod reader;
+pub mod suite;
+pub mod text;
+
+pub use context::{
+    EncryptionContext, PUBLIC_KEY_KEY, RESERVED_PREFIX, serialize as serialize_context,
+};
+pub use decrypt::{CommitmentPolicy, Decrypted, Decryptor};
+pub use encryptor::{DEFAULT_FRAME_LEN, EsdkBuilder, EsdkEncryptor, MAX_FRAME_LEN, cell_context};
+pub use error::EsdkError;
+pub use keyring::{Keyring, MultiKeyring, RawAesKeyring, RawRsaKeyring, RsaPadding};
+pub use message::{EdkRef, EncryptedDataKey, Limits};
