@@ -149,10 +149,12 @@ impl CellEncryptor {
         fill_random(&mut nonce)?;
         with_scratch(|cache_key, aad| {
             self.cache_key_into(cache_key, PURPOSE_ENCRYPT, None, context);
-            let (key, _) = self
-                .cache
-                .reserve(cache_key, &[plaintext.len()], &|| self.new_key(context))?;
-            self.seal(&key, context, nonce, plaintext, aad)
+            self.cache.with_encrypt_key(
+                cache_key,
+                plaintext.len(),
+                &|| self.new_key(context),
+                |key| self.seal(key, context, nonce, plaintext, aad),
+            )
         })
     }
 
@@ -210,8 +212,23 @@ impl CellEncryptor {
     pub fn decrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
         let decoded = format::decode(ciphertext)?;
         with_scratch(|cache_key, aad| {
-            let key = self.key_for(context, &decoded, cache_key)?;
-            open(&key, context, &decoded, aad)
+            let purpose = self.open_purpose(&decoded)?;
+            self.cache_key_into(cache_key, purpose, Some(&decoded.key_ref()), context);
+            self.cache
+                .with_decrypt_key(cache_key, &|| self.unwrap_for(context, &decoded), |key| {
+                    match decoded.binding {
+                        KeyBinding::SelfContained { commitment, .. }
+                            if !key.commits_to(commitment) =>
+                        {
+                            Err(CellError::Decrypt)
+                        }
+                        // Another wrapped key than the cached one (a rewrapped copy, or garbage): checked itself.
+                        KeyBinding::SelfContained { wrapped, .. } if key.wrapped() != wrapped => {
+                            open(&self.unwrap_for(context, &decoded)?, context, &decoded, aad)
+                        }
+                        _ => open(key, context, &decoded, aad),
+                    }
+                })
         })
     }
 
@@ -409,21 +426,6 @@ impl CellEncryptor {
         out.extend_from_slice(plaintext);
         key.seal_tail(nonce, aad, &mut out, body_start)?;
         Ok(out)
-    }
-
-    /// The data key of a decoded ciphertext: from the cache, or unwrapped and checked against its commitment.
-    fn key_for(
-        &self,
-        context: &Context,
-        decoded: &Decoded<'_>,
-        cache_key: &mut Vec<u8>,
-    ) -> Result<Arc<CellKey>, CellError> {
-        let purpose = self.open_purpose(decoded)?;
-        self.cache_key_into(cache_key, purpose, Some(&decoded.key_ref()), context);
-        let key = self
-            .cache
-            .get(cache_key, &|| self.unwrap_for(context, decoded))?;
-        self.checked_hit(key, context, decoded)
     }
 
     /// The checks a cached key cannot have made for this value (docs/format.md 2.5): the provider byte (3) and the
