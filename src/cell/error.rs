@@ -209,7 +209,7 @@ pub enum KeyringError {
         given: String,
     },
     /// A column has data keys in the keyring but its blind-index key is gone: a new one would not match old indexes.
-    #[error("{} has data keys for this column but no blind-index key; it was removed, and a new one would not match the existing indexes", Named(path.as_deref(), "the keyring"))]
+    #[error("{} has data keys for this column but no blind-index key; if it was removed, a new one would not match the existing indexes", Named(path.as_deref(), "the keyring"))]
     IndexKeyMissing { path: Option<PathBuf> },
     #[error("{} is not a valid keyring: {problem}", Named(path.as_deref(), "the text"))]
     Invalid {
@@ -292,7 +292,7 @@ impl Help for KeyringError {
                 shown(wrapped_by.as_bytes())
             ),
             Self::IndexKeyMissing { .. } => {
-                "restore the keyring from a backup that holds the blind-index key".into()
+                "restore the keyring from a backup that holds the blind-index key; to index a column first encrypted without one, keep its new data keys in a new keyring".into()
             }
             Self::IndexKeyCommitment => "restore the keyring from a backup".into(),
             Self::IndexKeyProvider
