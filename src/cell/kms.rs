@@ -38,8 +38,7 @@ pub enum KmsSetupError {
 impl Help for KmsSetupError {
     fn help(&self) -> Option<String> {
         match self {
-            // The AWS set-up messages carry their own hint.
-            Self::Aws(_) => None,
+            Self::Aws(e) => e.help(),
             Self::InsideRuntime => {
                 Some("create and call it from `tokio::task::spawn_blocking`".into())
             }
@@ -48,7 +47,10 @@ impl Help for KmsSetupError {
     }
 
     fn is_usage(&self) -> bool {
-        true
+        match self {
+            Self::Aws(e) => e.is_usage(),
+            _ => true,
+        }
     }
 }
 

@@ -185,7 +185,13 @@ fn provider(key: &KeySource, flags: [&str; 2]) -> Result<Arc<dyn KeyProvider>, C
         #[cfg(feature = "aws")]
         (None, Some(id)) => {
             let settings = key.aws.settings();
-            Ok(Arc::new(crate::cell::KmsProvider::from_settings(&settings, id)?))
+            match crate::cell::KmsProvider::from_settings(&settings, id) {
+                Ok(p) => Ok(Arc::new(p)),
+                Err(
+                    e @ crate::cell::KmsSetupError::Aws(crate::aws::AwsSetupError::NoRegion),
+                ) => Err(hint("pass `--region REGION` or set `AWS_REGION`")(e)),
+                Err(e) => Err(e.into()),
+            }
         }
         #[cfg(not(feature = "aws"))]
         (None, Some(id)) => Err(CliError::usage(format!(

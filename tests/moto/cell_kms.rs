@@ -314,10 +314,11 @@ fn cli_kms_errors() {
         .env_remove("AWS_DEFAULT_REGION"),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // The set-up error carries its hint on the help line.
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains("no AWS region is set; pass `--region REGION`"),
-        "{}",
-        stderr(&out)
+        err.starts_with("error: no AWS region is set\n  help: ") && err.contains("`--region"),
+        "{err}"
     );
 
     let out = crate::support::run(
@@ -334,7 +335,8 @@ fn cli_kms_errors() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).starts_with("error: `localhost` is not a valid endpoint URL; use a full URL"),
+        stderr(&out)
+            .starts_with("error: `localhost` is not a valid endpoint URL\n  help: use a full URL"),
         "{}",
         stderr(&out)
     );
