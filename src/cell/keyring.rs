@@ -291,7 +291,9 @@ impl Keyring {
         lock(&self.state).keys.values().cloned().collect()
     }
 
-    /// Adds a data key (and writes the file, if any, before returning).
+    /// Adds a data key (and writes the file, if any, before returning). Entries already on disk keep their
+    /// wrapping. This does not check which master key wrapped `entry`; encryptors add their keys through a path that
+    /// refuses a key other than the keyring's `wrapped_by`.
     pub fn insert(&self, entry: KeyringEntry) -> Result<(), CellError> {
         self.update(|state| {
             state.keys.insert(entry.key_ref, entry);
