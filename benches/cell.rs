@@ -298,9 +298,87 @@ fn blind_index(c: &mut Criterion) {
     group.finish();
 }
 
+/// 64 B cells on 1, 2 (and, on larger machines, all) threads at once, all sharing one encryptor, next to raw ring
+/// with the same associated data on as many threads. One iteration is one cell on every thread, so the throughput
+/// in elements per second is the total rate; the scaling is that rate over the 1-thread rate.
+fn threads(c: &mut Criterion) {
+    let f = fixture();
+    let aad = same_aad(&f);
+    let plain = vec![0x5au8; 64];
+    let compact = f
+        .compact
+        .encrypt(&f.ctx, &plain)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let raw_aad = raw_seal_aad(&f, &plain, &aad);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut counts = vec![1, 2];
+    if cores > 2 {
+        counts.push(cores);
+    }
+    /// Runs `op` `iters` times on each of `n` threads at once; the wall time of the slowest.
+    fn on_threads(n: usize, iters: u64, op: &(dyn Fn() + Sync)) -> Duration {
+        let start = std::sync::Barrier::new(n);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        let t = std::time::Instant::now();
+                        for _ in 0..iters {
+                            op();
+                        }
+                        t.elapsed()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| panic!("thread")))
+                .max()
+                .unwrap_or_default()
+        })
+    }
+    for (op, encrypt) in [
+        ("threads-encrypt-64B", true),
+        ("threads-decrypt-64B", false),
+    ] {
+        let mut group = c.benchmark_group(op);
+        for &n in &counts {
+            group.throughput(Throughput::Elements(n as u64));
+            type Op<'a> = Box<dyn Fn() + Sync + 'a>;
+            let (cell, raw): (Op<'_>, Op<'_>) = if encrypt {
+                (
+                    Box::new(|| {
+                        black_box(f.compact.encrypt(&f.ctx, black_box(&plain)).ok());
+                    }),
+                    Box::new(|| {
+                        black_box(raw_seal_aad(&f, black_box(&plain), &aad));
+                    }),
+                )
+            } else {
+                (
+                    Box::new(|| {
+                        black_box(f.compact.decrypt(&f.ctx, black_box(&compact)).ok());
+                    }),
+                    Box::new(|| {
+                        black_box(raw_open_aad(&f, black_box(&raw_aad), &aad));
+                    }),
+                )
+            };
+            group.bench_function(BenchmarkId::new("ring-raw-same-aad", n), |b| {
+                b.iter_custom(|iters| on_threads(n, iters, &*raw))
+            });
+            group.bench_function(BenchmarkId::new("cell-compact-shared", n), |b| {
+                b.iter_custom(|iters| on_threads(n, iters, &*cell))
+            });
+        }
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = by_size, batch, cache_miss, blind_index
+    targets = by_size, threads, batch, cache_miss, blind_index
 }
 criterion_main!(benches);

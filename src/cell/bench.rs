@@ -16,7 +16,7 @@ use super::keyring::Keyring;
 use crate::error::Help;
 
 /// What is measured, in one line.
-pub const DESCRIPTION: &str = "cell encryption (compact form, cached data key) vs raw ring AES-256-GCM without associated data, in alternating rounds (medians); both take a fresh 96-bit nonce from the OS per call";
+pub const DESCRIPTION: &str = "cell encryption (compact form, cached data key) vs raw ring AES-256-GCM with the same associated data (header and context) and without any, in alternating rounds (medians); every side takes a fresh 96-bit nonce from the OS per call";
 
 /// Alternating rounds per measurement.
 const ROUNDS: u32 = 15;
@@ -96,8 +96,13 @@ pub struct BenchRow {
     pub size: usize,
     pub op: Op,
     pub cell_ops: f64,
+    /// Raw ring with the same associated data as the cell: the physical limit.
+    pub ring_aad_ops: f64,
+    /// Raw ring without associated data.
     pub ring_ops: f64,
-    /// `cell / ring`, the median of the rounds' ratios.
+    /// `cell / ring with the same associated data`, the median of the rounds' ratios.
+    pub ratio_aad: f64,
+    /// `cell / ring without associated data`, the median of the rounds' ratios.
     pub ratio: f64,
 }
 
@@ -124,19 +129,29 @@ impl std::fmt::Display for BenchReport {
         writeln!(f, "{DESCRIPTION}")?;
         writeln!(
             f,
-            "{:>9}  {:<7}  {:>12}  {:>10}  {:>12}  {:>10}  {:>6}",
-            "size", "op", "cell ops/s", "cell MB/s", "ring ops/s", "ring MB/s", "ratio"
+            "{:>9}  {:<7}  {:>12}  {:>10}  {:>12}  {:>12}  {:>10}  {:>9}  {:>6}",
+            "size",
+            "op",
+            "cell ops/s",
+            "cell MB/s",
+            "ring+aad/s",
+            "ring ops/s",
+            "ring MB/s",
+            "ratio aad",
+            "ratio"
         )?;
         for r in &self.rows {
             writeln!(
                 f,
-                "{:>9}  {:<7}  {:>12.0}  {:>10.1}  {:>12.0}  {:>10.1}  {:>6.2}",
+                "{:>9}  {:<7}  {:>12.0}  {:>10.1}  {:>12.0}  {:>12.0}  {:>10.1}  {:>9.2}  {:>6.2}",
                 r.size,
                 r.op.name(),
                 r.cell_ops,
                 r.cell_mbs(),
+                r.ring_aad_ops,
                 r.ring_ops,
                 r.ring_mbs(),
+                r.ratio_aad,
                 r.ratio
             )?;
         }
@@ -158,81 +173,111 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, BenchError> {
         UnboundKey::new(&AES_256_GCM, &raw_key)
             .map_err(|_| CellError::Internal("aes key length"))?,
     );
+    // The associated data a compact cell authenticates here: its 19-byte header and the encoded context.
+    let aad = [vec![0xa5u8; 19].as_slice(), ctx.encoded()].concat();
     let mut rows = Vec::with_capacity(config.sizes.len() * 2);
     for &size in &config.sizes {
         let plain = vec![0x5au8; size];
         let sealed = cells.encrypt(&ctx, &plain)?;
         let mut nonce = [0u8; 12];
         rng.fill(&mut nonce).map_err(|_| CellError::Random)?;
-        let mut raw_sealed = plain.clone();
-        raw.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::empty(),
-            &mut raw_sealed,
-        )
-        .map_err(|_| CellError::Internal("aes-gcm input length"))?;
-
-        let seal_raw = || {
+        let seal_once = |ad: &[u8]| {
+            let mut buf = plain.clone();
+            raw.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(ad),
+                &mut buf,
+            )
+            .map(|()| buf)
+            .map_err(|_| CellError::Internal("aes-gcm input length"))
+        };
+        let (raw_sealed, raw_sealed_aad) = (seal_once(&[])?, seal_once(&aad)?);
+        // Each side as a cell is: a nonce from the OS, a new output buffer, one AEAD call.
+        let seal_raw = |ad: &[u8]| {
             let mut n = [0u8; 12];
             let _ = rng.fill(&mut n);
-            let mut buf = Vec::with_capacity(plain.len() + 16);
+            let mut buf = Vec::with_capacity(12 + plain.len() + 16);
+            buf.extend_from_slice(&n);
             buf.extend_from_slice(&plain);
-            let _ = raw.seal_in_place_append_tag(
+            let tag = raw.seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(n),
-                Aad::empty(),
-                &mut buf,
+                Aad::from(ad),
+                buf.get_mut(12..).unwrap_or_default(),
             );
+            if let Ok(tag) = tag {
+                buf.extend_from_slice(tag.as_ref());
+            }
             buf.len()
         };
-        let open_raw = || {
-            let mut buf = raw_sealed.clone();
-            raw.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+        let open_raw = |sealed: &[u8], ad: &[u8]| {
+            let mut buf = sealed.to_vec();
+            raw.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(ad), &mut buf)
                 .map(|p| p.len())
                 .unwrap_or(0)
         };
-        let encrypt = paired(
+        let encrypt = rounds(
             config.budget,
-            || cells.encrypt(&ctx, &plain).map(|v| v.len()).unwrap_or(0),
-            seal_raw,
+            &mut [
+                &mut || cells.encrypt(&ctx, &plain).map(|v| v.len()).unwrap_or(0),
+                &mut || seal_raw(&aad),
+                &mut || seal_raw(&[]),
+            ],
         );
-        let decrypt = paired(
+        let decrypt = rounds(
             config.budget,
-            || cells.decrypt(&ctx, &sealed).map(|v| v.len()).unwrap_or(0),
-            open_raw,
+            &mut [
+                &mut || cells.decrypt(&ctx, &sealed).map(|v| v.len()).unwrap_or(0),
+                &mut || open_raw(&raw_sealed_aad, &aad),
+                &mut || open_raw(&raw_sealed, &[]),
+            ],
         );
-        for (op, (cell_ops, ring_ops, ratio)) in [(Op::Encrypt, encrypt), (Op::Decrypt, decrypt)] {
+        for (op, m) in [(Op::Encrypt, encrypt), (Op::Decrypt, decrypt)] {
             rows.push(BenchRow {
                 size,
                 op,
-                cell_ops,
-                ring_ops,
-                ratio,
+                cell_ops: m.ops.first().copied().unwrap_or(0.0),
+                ring_aad_ops: m.ops.get(1).copied().unwrap_or(0.0),
+                ring_ops: m.ops.get(2).copied().unwrap_or(0.0),
+                ratio_aad: m.ratios.get(1).copied().unwrap_or(0.0),
+                ratio: m.ratios.get(2).copied().unwrap_or(0.0),
             });
         }
     }
     Ok(BenchReport { rows })
 }
 
-/// Measures `a` and `b` in [`ROUNDS`] alternating rounds within about `budget` each, so that a change in the
-/// machine's load hits both alike. Returns the median calls per second of each and the median of the per-round
-/// ratios `a / b`.
-pub fn paired(
-    budget: Duration,
-    mut a: impl FnMut() -> usize,
-    mut b: impl FnMut() -> usize,
-) -> (f64, f64, f64) {
+/// Medians of a set of operations measured in alternating rounds.
+pub struct Measured {
+    /// Calls per second of each operation.
+    pub ops: Vec<f64>,
+    /// The median per-round ratio of the first operation to each (the first is 1).
+    pub ratios: Vec<f64>,
+}
+
+/// Measures each operation in [`ROUNDS`] alternating rounds within about `budget` each, so that a change in the
+/// machine's load hits all alike.
+pub fn rounds(budget: Duration, ops: &mut [&mut dyn FnMut() -> usize]) -> Measured {
     let slice = budget / ROUNDS;
-    let (mut ra, mut rb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    rate(slice / 4, &mut a);
-    rate(slice / 4, &mut b);
-    for _ in 0..ROUNDS {
-        let x = rate(slice, &mut a);
-        let y = rate(slice, &mut b);
-        ra.push(x);
-        rb.push(y);
-        ratios.push(x / y);
+    let n = ops.len();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); n];
+    for op in ops.iter_mut() {
+        rate(slice / 4, op);
     }
-    (median(ra), median(rb), median(ratios))
+    for _ in 0..ROUNDS {
+        let round: Vec<f64> = ops.iter_mut().map(|op| rate(slice, op)).collect();
+        let first = round.first().copied().unwrap_or(0.0);
+        for (i, &r) in round.iter().enumerate() {
+            if let (Some(v), Some(q)) = (rates.get_mut(i), ratios.get_mut(i)) {
+                v.push(r);
+                q.push(first / r);
+            }
+        }
+    }
+    Measured {
+        ops: rates.into_iter().map(median).collect(),
+        ratios: ratios.into_iter().map(median).collect(),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -241,7 +286,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Calls `op` repeatedly for about `budget` and returns calls per second.
-fn rate(budget: Duration, op: &mut impl FnMut() -> usize) -> f64 {
+fn rate(budget: Duration, op: &mut dyn FnMut() -> usize) -> f64 {
     let start = Instant::now();
     let mut calls = 0u64;
     let mut sink = 0usize;
@@ -286,7 +331,10 @@ mod tests {
                 (64, Op::Decrypt)
             ]
         );
-        assert!(rows.iter().all(|r| r.cell_ops > 0.0 && r.ring_ops > 0.0));
+        assert!(
+            rows.iter()
+                .all(|r| r.cell_ops > 0.0 && r.ring_ops > 0.0 && r.ring_aad_ops > 0.0)
+        );
         let text = report.to_string();
         assert!(
             text.starts_with(DESCRIPTION) && text.lines().count() == 6,

@@ -5,8 +5,10 @@
 //! scope (table, column, free values), so two uses never share a data key. Callers that miss the same key at the same
 //! time wait for one provider call instead of each making their own.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -68,9 +70,68 @@ impl CacheLimits {
 struct Entry {
     key: Arc<CellKey>,
     created: Instant,
-    messages_left: u64,
-    bytes_left: u64,
+    /// Shared with the threads that hold a lease of it, so every cell is counted exactly once.
+    budget: Arc<Budget>,
 }
+
+/// What a data key may still encrypt: the message and byte limits left.
+struct Budget(Mutex<Left>);
+
+#[derive(Clone, Copy)]
+struct Left {
+    messages: u64,
+    bytes: u64,
+}
+
+impl Budget {
+    fn new(messages: u64, bytes: u64) -> Self {
+        Budget(Mutex::new(Left { messages, bytes }))
+    }
+
+    fn messages_left(&self) -> u64 {
+        lock(&self.0).messages
+    }
+
+    /// Takes the leading cells of `sizes` that fit: their count and bytes.
+    fn take(&self, sizes: &[usize]) -> (u64, bool) {
+        let mut left = lock(&self.0);
+        let (mut cells, mut bytes) = (0u64, 0u64);
+        for &size in sizes {
+            let next = bytes.saturating_add(size as u64);
+            if cells >= left.messages || next > left.bytes {
+                break;
+            }
+            bytes = next;
+            cells += 1;
+        }
+        left.messages -= cells;
+        left.bytes -= bytes;
+        (cells, left.messages == 0)
+    }
+
+    /// Takes a lease for one thread: up to [`LEASE_MESSAGES`] messages and [`LEASE_BYTES`] bytes (at least `len`),
+    /// or nothing if not even one cell of `len` bytes fits.
+    fn lease(&self, len: usize) -> Option<Left> {
+        let mut left = lock(&self.0);
+        let len = len as u64;
+        if left.messages == 0 || left.bytes < len {
+            return None;
+        }
+        let lease = Left {
+            messages: left.messages.min(LEASE_MESSAGES),
+            bytes: left.bytes.min(len.max(LEASE_BYTES)),
+        };
+        left.messages -= lease.messages;
+        left.bytes -= lease.bytes;
+        Some(lease)
+    }
+}
+
+/// Messages one thread takes from a data key's budget at a time (the cells of a lease are counted when it is
+/// taken, so the limits hold exactly; what a thread leaves unused is lost, never reused).
+pub(crate) const LEASE_MESSAGES: u64 = 1024;
+/// Bytes one thread takes at a time (or one cell, if larger).
+const LEASE_BYTES: u64 = 16 << 20;
 
 /// The outcome of one provider call, shared with the callers that waited for it.
 #[derive(Default)]
@@ -118,10 +179,137 @@ impl Drop for FlightGuard<'_> {
 }
 
 /// A data-key cache; share one between encryptors with `Arc` (partitions keep their keys apart).
+///
+/// The per-cell path does not take the cache's lock: each thread keeps its last few keys in thread-local slots,
+/// with a lease of messages and bytes taken from the key's shared budget, and only goes to the shared map when a
+/// lease runs out, the key reaches its age, or the scope is new to the thread.
 pub struct KeyCache {
     limits: CacheLimits,
     entries: Mutex<Entries>,
     flights: Mutex<HashMap<Vec<u8>, Arc<Flight>, KeyHasher>>,
+    /// Unique per cache in this process: thread-local slots name the cache they came from.
+    id: u64,
+    /// Bumped when the encryption entries are dropped (after a fork): older slots are not used again.
+    generation: AtomicU64,
+    /// The process that filled the encryption entries.
+    pid: AtomicU32,
+}
+
+/// A millisecond clock that costs one atomic load to read: a background thread stores the time every millisecond
+/// (reading `Instant::now` costs about 50 ns in a VM, as much as sealing a small cell). Readers compare against
+/// deadlines taken 2 ms early, so a key is never used past its age because the clock lags a tick; a thread that
+/// keeps using one key also checks the precise clock every [`PRECISE_EVERY`] cells (or lease), which bounds the use
+/// past its age by a stalled clock thread, or in a child after `fork()`, where the clock thread does not run.
+mod clock {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    /// Milliseconds since [`base`], plus one; 0 while no clock thread runs.
+    static NOW: AtomicU64 = AtomicU64::new(0);
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    const EARLY_MS: u64 = 2;
+
+    fn base() -> Instant {
+        *BASE.get_or_init(Instant::now)
+    }
+
+    fn millis(t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(base()).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Starts the clock thread once per process (if the thread cannot be made, readers read `Instant::now`).
+    pub(super) fn start() {
+        STARTED.call_once(|| {
+            let base = base();
+            let _ = std::thread::Builder::new()
+                .name("atrest-clock".into())
+                .spawn(move || {
+                    loop {
+                        let ms = u64::try_from(base.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        NOW.store(ms.saturating_add(1), Ordering::Release);
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                });
+        });
+    }
+
+    /// Now, in milliseconds since the base (never ahead of the precise time).
+    pub(super) fn now_ms() -> u64 {
+        match NOW.load(Ordering::Acquire) {
+            0 => millis(Instant::now()),
+            n => n - 1,
+        }
+    }
+
+    /// A deadline in the same milliseconds, taken early by the clock's possible lag.
+    pub(super) fn deadline_ms(deadline: Instant) -> u64 {
+        millis(deadline).saturating_sub(EARLY_MS)
+    }
+}
+
+/// A thread checks the precise clock at least every this many cells it decrypts with one cached key (encryption
+/// checks it with every new lease, at most [`LEASE_MESSAGES`] cells apart).
+const PRECISE_EVERY: u32 = 1024;
+
+/// One key a thread used recently, for encryption (with its lease) or decryption.
+struct Slot {
+    cache: u64,
+    generation: u64,
+    cache_key: Vec<u8>,
+    key: Arc<CellKey>,
+    expires: Instant,
+    /// `expires` on the cheap clock.
+    expires_ms: u64,
+    /// Cells since the precise clock was last read (decryption).
+    unchecked: std::cell::Cell<u32>,
+    /// Encryption only: the shared budget and what this thread holds of it.
+    budget: Option<Arc<Budget>>,
+    lease: Left,
+}
+
+/// Slots per thread, for each purpose: the columns of a row, say, each keep their key.
+const SLOTS: usize = 4;
+
+#[derive(Default)]
+struct Slots {
+    encrypt: Vec<Slot>,
+    decrypt: Vec<Slot>,
+    /// The next slot to replace (round robin).
+    next_encrypt: usize,
+    next_decrypt: usize,
+}
+
+thread_local! {
+    static SLOTS_TLS: RefCell<Slots> = RefCell::new(Slots::default());
+}
+
+fn next_cache_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn install(slots: &mut Vec<Slot>, next: &mut usize, slot: Slot) -> usize {
+    if let Some(i) = slots
+        .iter()
+        .position(|s| s.cache == slot.cache && s.cache_key == slot.cache_key)
+    {
+        if let Some(s) = slots.get_mut(i) {
+            *s = slot;
+        }
+        return i;
+    }
+    if slots.len() < SLOTS {
+        slots.push(slot);
+        return slots.len() - 1;
+    }
+    let i = *next % SLOTS;
+    *next = next.wrapping_add(1);
+    if let Some(s) = slots.get_mut(i) {
+        *s = slot;
+    }
+    i
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,11 +321,223 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl KeyCache {
     pub fn new(limits: CacheLimits) -> Result<Self, CellError> {
         limits.validate()?;
+        clock::start();
         Ok(KeyCache {
             limits,
             entries: Mutex::new(Entries::default()),
             flights: Mutex::new(HashMap::with_hasher(KeyHasher::new())),
+            id: next_cache_id(),
+            generation: AtomicU64::new(0),
+            pid: AtomicU32::new(std::process::id()),
         })
+    }
+
+    /// After `fork()`, the child must not go on counting against its parent's budgets (the parent keeps using
+    /// them, so both would count the same cells once each): the child drops every encryption entry and makes new
+    /// data keys. Checked whenever the shared budgets are used (a new lease, a batch), so a child can seal at most
+    /// the rest of the forking thread's leases (under [`LEASE_MESSAGES`] cells per key) before it notices.
+    fn check_fork(&self) {
+        let pid = std::process::id();
+        if self.pid.load(Ordering::Acquire) == pid {
+            return;
+        }
+        let mut entries = lock(&self.entries);
+        if self.pid.load(Ordering::Acquire) != pid {
+            entries
+                .map
+                .retain(|_, e| e.budget.messages_left() == u64::MAX);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.pid.store(pid, Ordering::Release);
+        }
+    }
+
+    /// Runs `seal` with a key for one cell of `len` bytes, counted against the key's limits. The fast path uses
+    /// this thread's lease and takes no lock; `fill` makes a new key on a miss.
+    pub(crate) fn with_encrypt_key<R>(
+        &self,
+        cache_key: &[u8],
+        len: usize,
+        fill: &dyn Fn() -> Result<CellKey, CellError>,
+        seal: impl FnOnce(&CellKey) -> Result<R, CellError>,
+    ) -> Result<R, CellError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let fast = SLOTS_TLS.with(|cell| {
+            let Ok(mut slots) = cell.try_borrow_mut() else {
+                return Err(seal);
+            };
+            let now = clock::now_ms();
+            let found = slots.encrypt.iter_mut().position(|s| {
+                s.cache == self.id && s.generation == generation && s.cache_key == cache_key
+            });
+            let Some(slot) = found.and_then(|i| slots.encrypt.get_mut(i)) else {
+                return Err(seal);
+            };
+            if now >= slot.expires_ms {
+                return Err(seal);
+            }
+            if slot.lease.messages == 0 || slot.lease.bytes < len as u64 {
+                // A new lease: the precise clock and the process id.
+                if Instant::now() >= slot.expires {
+                    return Err(seal);
+                }
+                self.check_fork();
+                if self.generation.load(Ordering::Acquire) != generation {
+                    return Err(seal);
+                }
+                match slot.budget.as_ref().and_then(|b| b.lease(len)) {
+                    Some(lease) => slot.lease = lease,
+                    None => return Err(seal),
+                }
+            }
+            slot.lease.messages -= 1;
+            slot.lease.bytes -= len as u64;
+            Ok(seal(&slot.key))
+        });
+        let seal = match fast {
+            Ok(result) => return result,
+            Err(seal) => seal,
+        };
+        // The slow path: the shared map (filling it on a miss), then a new lease for this thread.
+        self.check_fork();
+        loop {
+            if let Some((key, budget, expires, mut lease)) = self.lease_entry(cache_key, len) {
+                lease.messages -= 1;
+                lease.bytes -= len as u64;
+                let slot = Slot {
+                    cache: self.id,
+                    generation: self.generation.load(Ordering::Acquire),
+                    cache_key: cache_key.to_vec(),
+                    key: Arc::clone(&key),
+                    expires,
+                    expires_ms: clock::deadline_ms(expires),
+                    unchecked: std::cell::Cell::new(0),
+                    budget: Some(budget),
+                    lease,
+                };
+                SLOTS_TLS.with(|cell| {
+                    if let Ok(mut slots) = cell.try_borrow_mut() {
+                        let Slots {
+                            encrypt,
+                            next_encrypt,
+                            ..
+                        } = &mut *slots;
+                        install(encrypt, next_encrypt, slot);
+                    }
+                });
+                return seal(&key);
+            }
+            self.fill_once(cache_key, true, fill)?;
+        }
+    }
+
+    /// A lease of the entry for `cache_key`, removing the entry when it is exhausted or expired.
+    fn lease_entry(
+        &self,
+        cache_key: &[u8],
+        len: usize,
+    ) -> Option<(Arc<CellKey>, Arc<Budget>, Instant, Left)> {
+        let mut entries = lock(&self.entries);
+        let map = &mut entries.map;
+        let entry = map.get(cache_key)?;
+        let expires = entry.created + self.limits.max_age;
+        if Instant::now() >= expires {
+            map.remove(cache_key);
+            return None;
+        }
+        let Some(lease) = entry.budget.lease(len) else {
+            map.remove(cache_key);
+            return None;
+        };
+        let out = (
+            Arc::clone(&entry.key),
+            Arc::clone(&entry.budget),
+            expires,
+            lease,
+        );
+        if entry.budget.messages_left() == 0 {
+            map.remove(cache_key);
+        }
+        Some(out)
+    }
+
+    /// Runs `open` with the key for decryption, from this thread's slots (no lock) or the shared map (unwrapping
+    /// it, once for all concurrent callers, on a miss).
+    pub(crate) fn with_decrypt_key<R>(
+        &self,
+        cache_key: &[u8],
+        fill: &dyn Fn() -> Result<CellKey, CellError>,
+        open: impl FnOnce(&CellKey) -> Result<R, CellError>,
+    ) -> Result<R, CellError> {
+        let fast = SLOTS_TLS.with(|cell| {
+            let Ok(slots) = cell.try_borrow() else {
+                return Err(open);
+            };
+            let now = clock::now_ms();
+            let Some(slot) = slots
+                .decrypt
+                .iter()
+                .find(|s| s.cache == self.id && s.cache_key == cache_key && now < s.expires_ms)
+            else {
+                return Err(open);
+            };
+            let unchecked = slot.unchecked.get() + 1;
+            if unchecked >= PRECISE_EVERY {
+                if Instant::now() >= slot.expires {
+                    return Err(open);
+                }
+                slot.unchecked.set(0);
+            } else {
+                slot.unchecked.set(unchecked);
+            }
+            Ok(open(&slot.key))
+        });
+        let open = match fast {
+            Ok(result) => return result,
+            Err(open) => open,
+        };
+        let (key, expires) = loop {
+            if let Some(found) = self.peek_until(cache_key) {
+                break found;
+            }
+            self.fill_once(cache_key, false, fill)?;
+        };
+        let slot = Slot {
+            cache: self.id,
+            generation: 0,
+            cache_key: cache_key.to_vec(),
+            key: Arc::clone(&key),
+            expires,
+            expires_ms: clock::deadline_ms(expires),
+            unchecked: std::cell::Cell::new(0),
+            budget: None,
+            lease: Left {
+                messages: 0,
+                bytes: 0,
+            },
+        };
+        SLOTS_TLS.with(|cell| {
+            if let Ok(mut slots) = cell.try_borrow_mut() {
+                let Slots {
+                    decrypt,
+                    next_decrypt,
+                    ..
+                } = &mut *slots;
+                install(decrypt, next_decrypt, slot);
+            }
+        });
+        open(&key)
+    }
+
+    fn peek_until(&self, cache_key: &[u8]) -> Option<(Arc<CellKey>, Instant)> {
+        let mut entries = lock(&self.entries);
+        let map = &mut entries.map;
+        let entry = map.get(cache_key)?;
+        let expires = entry.created + self.limits.max_age;
+        if Instant::now() >= expires {
+            map.remove(cache_key);
+            return None;
+        }
+        Some((Arc::clone(&entry.key), expires))
     }
 
     pub fn limits(&self) -> &CacheLimits {
@@ -160,6 +560,7 @@ impl KeyCache {
         sizes: &[usize],
         fill: &dyn Fn() -> Result<CellKey, CellError>,
     ) -> Result<(Arc<CellKey>, usize), CellError> {
+        self.check_fork();
         loop {
             if let Some(hit) = self.take(cache_key, sizes) {
                 return Ok(hit);
@@ -195,23 +596,13 @@ impl KeyCache {
             map.remove(cache_key);
             return None;
         }
-        let (mut cells, mut bytes) = (0u64, 0u64);
-        for &size in sizes {
-            let next = bytes.saturating_add(size as u64);
-            if cells >= entry.messages_left || next > entry.bytes_left {
-                break;
-            }
-            bytes = next;
-            cells += 1;
-        }
+        let (cells, exhausted) = entry.budget.take(sizes);
         if cells == 0 {
             map.remove(cache_key);
             return None;
         }
-        entry.messages_left -= cells;
-        entry.bytes_left -= bytes;
         let key = Arc::clone(&entry.key);
-        if entry.messages_left == 0 {
+        if exhausted {
             map.remove(cache_key);
         }
         Some((key, cells as usize))
@@ -229,10 +620,9 @@ impl KeyCache {
     }
 
     fn usable(&self, cache_key: &[u8]) -> bool {
-        lock(&self.entries)
-            .map
-            .get(cache_key)
-            .is_some_and(|e| e.messages_left > 0 && e.created.elapsed() < self.limits.max_age)
+        lock(&self.entries).map.get(cache_key).is_some_and(|e| {
+            e.budget.messages_left() > 0 && e.created.elapsed() < self.limits.max_age
+        })
     }
 
     /// Makes sure a provider call for `cache_key` has happened since the caller's miss: leads one, or waits for the
@@ -290,8 +680,7 @@ impl KeyCache {
             Entry {
                 key,
                 created,
-                messages_left: messages,
-                bytes_left: bytes,
+                budget: Arc::new(Budget::new(messages, bytes)),
             },
         );
         // Keys removed on use (exhausted, expired) leave stale places in the order; drop them now and then so the
@@ -387,5 +776,83 @@ impl Entries {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::cell::keys::{DataKey, ProviderKind};
+
+    fn counting_fill(fills: &AtomicUsize) -> impl Fn() -> Result<CellKey, CellError> + '_ {
+        move || {
+            fills.fetch_add(1, Ordering::SeqCst);
+            CellKey::derive(&DataKey::random()?, ProviderKind::KeyFile, vec![1; 76])
+        }
+    }
+
+    /// The fork check, driven by making the cache believe another process filled it (as in a child after `fork()`,
+    /// whose pid differs from the one recorded): the rest of the thread's lease may still be used, then every
+    /// encryption entry is dropped and a new data key is made; decryption entries stay.
+    #[test]
+    fn a_child_process_stops_using_its_parents_budgets_within_one_lease() {
+        let cache = KeyCache::new(CacheLimits::default()).unwrap();
+        let fills = AtomicUsize::new(0);
+        let fill = counting_fill(&fills);
+        let commitments = |n: usize| -> Vec<[u8; 32]> {
+            (0..n)
+                .map(|_| {
+                    cache
+                        .with_encrypt_key(b"k", 1, &fill, |k| Ok(*k.commitment()))
+                        .unwrap()
+                })
+                .collect()
+        };
+        let first = commitments(1);
+        cache.insert_for_decrypt(b"d".to_vec(), Arc::new(fill().unwrap()));
+        let before_fork = fills.load(Ordering::SeqCst);
+        // "fork": the recorded pid is no longer ours.
+        cache.pid.store(0, Ordering::SeqCst);
+        let rest = commitments(LEASE_MESSAGES as usize - 1);
+        assert!(rest.iter().all(|c| *c == first[0]), "the lease is used up");
+        let after = commitments(1);
+        assert_ne!(after[0], first[0], "a new data key after the lease");
+        assert_eq!(fills.load(Ordering::SeqCst), before_fork + 1);
+        assert_eq!(cache.pid.load(Ordering::SeqCst), std::process::id());
+        assert!(cache.peek_until(b"d").is_some(), "decryption keys are kept");
+        // Batches check at once.
+        let batch = cache.reserve(b"b", &[1], &fill).unwrap().0;
+        cache.pid.store(0, Ordering::SeqCst);
+        let again = cache.reserve(b"b", &[1], &fill).unwrap().0;
+        assert_ne!(batch.commitment(), again.commitment());
+    }
+
+    #[test]
+    fn leases_count_every_cell_across_threads() {
+        let limits = CacheLimits {
+            max_messages: 3000,
+            ..CacheLimits::default()
+        };
+        let cache = KeyCache::new(limits).unwrap();
+        let fills = AtomicUsize::new(0);
+        let fill = counting_fill(&fills);
+        let per_key = Mutex::new(HashMap::<[u8; 32], u64>::new());
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..5000 {
+                        let c = cache
+                            .with_encrypt_key(b"k", 1, &fill, |k| Ok(*k.commitment()))
+                            .unwrap();
+                        *lock(&per_key).entry(c).or_default() += 1;
+                    }
+                });
+            }
+        });
+        let per_key = per_key.into_inner().unwrap();
+        assert!(per_key.values().all(|&n| n <= 3000), "{per_key:?}");
+        assert_eq!(per_key.values().sum::<u64>(), 20_000);
     }
 }

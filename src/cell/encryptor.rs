@@ -16,7 +16,12 @@ use super::keys::{KeyProvider, fill_random};
 use super::suite::{CellKey, KEY_REF_LEN, NONCE_LEN, TAG_LEN};
 
 const PURPOSE_ENCRYPT: u8 = b'E';
-const PURPOSE_DECRYPT: u8 = b'D';
+/// Decryption keys of the two forms are cached apart: a compact key was found in the keyring (check 7), a
+/// self-contained one came with its own wrapped key, so a hit for one form never skips a check of the other.
+const PURPOSE_OPEN_COMPACT: u8 = b'C';
+const PURPOSE_OPEN_SELF_CONTAINED: u8 = b'S';
+/// Reseals by [`CellEncryptor::rewrap_value`], counted against the data key's message and byte limits.
+const PURPOSE_REWRAP: u8 = b'R';
 
 /// Which ciphertext form [`CellEncryptor::encrypt`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +74,17 @@ impl Builder {
         // A digest of the length-prefixed label and provider id: no pair can imitate another, and every cache
         // lookup hashes 16 bytes instead of both names.
         let mut ctx = digest::Context::new(&digest::SHA256);
-        for part in [self.partition.as_bytes(), self.provider.id().as_bytes()] {
+        // The keyring too: a key found in one keyring must not answer a lookup in another.
+        let keyring = self
+            .keyring
+            .as_ref()
+            .map_or(0u64, |k| k.instance())
+            .to_be_bytes();
+        for part in [
+            self.partition.as_bytes(),
+            self.provider.id().as_bytes(),
+            &keyring,
+        ] {
             ctx.update(&(part.len() as u64).to_be_bytes());
             ctx.update(part);
         }
@@ -134,10 +149,12 @@ impl CellEncryptor {
         fill_random(&mut nonce)?;
         with_scratch(|cache_key, aad| {
             self.cache_key_into(cache_key, PURPOSE_ENCRYPT, None, context);
-            let (key, _) = self
-                .cache
-                .reserve(cache_key, &[plaintext.len()], &|| self.new_key(context))?;
-            self.seal(&key, context, nonce, plaintext, aad)
+            self.cache.with_encrypt_key(
+                cache_key,
+                plaintext.len(),
+                &|| self.new_key(context),
+                |key| self.seal(key, context, nonce, plaintext, aad),
+            )
         })
     }
 
@@ -195,8 +212,23 @@ impl CellEncryptor {
     pub fn decrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
         let decoded = format::decode(ciphertext)?;
         with_scratch(|cache_key, aad| {
-            let key = self.key_for(context, &decoded, cache_key)?;
-            open(&key, context, &decoded, aad)
+            let purpose = self.open_purpose(&decoded)?;
+            self.cache_key_into(cache_key, purpose, Some(&decoded.key_ref()), context);
+            self.cache
+                .with_decrypt_key(cache_key, &|| self.unwrap_for(context, &decoded), |key| {
+                    match decoded.binding {
+                        KeyBinding::SelfContained { commitment, .. }
+                            if !key.commits_to(commitment) =>
+                        {
+                            Err(CellError::Decrypt)
+                        }
+                        // Another wrapped key than the cached one (a rewrapped copy, or garbage): checked itself.
+                        KeyBinding::SelfContained { wrapped, .. } if key.wrapped() != wrapped => {
+                            open(&self.unwrap_for(context, &decoded)?, context, &decoded, aad)
+                        }
+                        _ => open(key, context, &decoded, aad),
+                    }
+                })
         })
     }
 
@@ -210,13 +242,9 @@ impl CellEncryptor {
                 .iter()
                 .map(|&(context, ciphertext)| {
                     let decoded = format::decode(ciphertext)?;
+                    let purpose = self.open_purpose(&decoded)?;
                     cache_key.clear();
-                    self.cache_key_into(
-                        cache_key,
-                        PURPOSE_DECRYPT,
-                        Some(&decoded.key_ref()),
-                        context,
-                    );
+                    self.cache_key_into(cache_key, purpose, Some(&decoded.key_ref()), context);
                     let cached = match &key {
                         Some(k) if *cache_key == previous => Arc::clone(k),
                         _ => {
@@ -228,11 +256,7 @@ impl CellEncryptor {
                             k
                         }
                     };
-                    if let KeyBinding::SelfContained { commitment, .. } = decoded.binding
-                        && !cached.commits_to(commitment)
-                    {
-                        return Err(CellError::Decrypt);
-                    }
+                    let cached = self.checked_hit(cached, context, &decoded)?;
                     aad.clear();
                     open(&cached, context, &decoded, aad)
                 })
@@ -288,10 +312,15 @@ impl CellEncryptor {
             return Err(CellError::Decrypt);
         }
         // The header (and so the new wrapped key) is authenticated, so the cell is sealed again under the same data
-        // key with a fresh nonce.
+        // key with a fresh nonce. The reseals count against the data key's limits like any encryption: the cache
+        // entry of (new master key, data key) holds the budget, and the rewrapped key it made is reused.
         let plaintext = zeroize::Zeroizing::new(self.decrypt(context, ciphertext)?);
-        let rewrapped = to.wrap_key(&key, &scope)?;
-        let key = CellKey::derive(&key, to.kind(), rewrapped)?;
+        let mut budget_key = self.cache_key(PURPOSE_REWRAP, Some(&decoded.key_ref()), context);
+        budget_key.extend_from_slice(to.id().as_bytes());
+        let (key, _) = self.cache.reserve(&budget_key, &[plaintext.len()], &|| {
+            let rewrapped = to.wrap_key(&key, &scope)?;
+            CellKey::derive(&key, to.kind(), rewrapped)
+        })?;
         let mut nonce = [0u8; NONCE_LEN];
         fill_random(&mut nonce)?;
         with_scratch(|_, aad| self.seal_with(&key, false, context, nonce, &plaintext, aad))
@@ -334,12 +363,13 @@ impl CellEncryptor {
             generated.wrapped,
         )?;
         if let Some(keyring) = &self.keyring {
-            keyring.insert(KeyringEntry::new(
+            let entry = KeyringEntry::new(
                 *key.commitment(),
                 key.provider(),
                 key.wrapped().to_vec(),
                 scope,
-            ))?;
+            );
+            keyring.insert_wrapped(entry, self.provider.as_ref())?;
         }
         // Decrypting what was just written needs no unwrap.
         let again = CellKey::derive(
@@ -347,7 +377,11 @@ impl CellEncryptor {
             self.provider.kind(),
             key.wrapped().to_vec(),
         )?;
-        let decrypt_key = self.cache_key(PURPOSE_DECRYPT, Some(&key.key_ref()), context);
+        let purpose = match self.keyring {
+            Some(_) => PURPOSE_OPEN_COMPACT,
+            None => PURPOSE_OPEN_SELF_CONTAINED,
+        };
+        let decrypt_key = self.cache_key(purpose, Some(&key.key_ref()), context);
         self.cache.insert_for_decrypt(decrypt_key, Arc::new(again));
         Ok(key)
     }
@@ -394,21 +428,33 @@ impl CellEncryptor {
         Ok(out)
     }
 
-    /// The data key of a decoded ciphertext: from the cache, or unwrapped and checked against its commitment.
-    fn key_for(
+    /// The checks a cached key cannot have made for this value (docs/format.md 2.5): the provider byte (3) and the
+    /// keyring (7) before any lookup, so the cache state never decides.
+    fn open_purpose(&self, decoded: &Decoded<'_>) -> Result<u8, CellError> {
+        match decoded.binding {
+            KeyBinding::Compact { .. } if self.keyring.is_none() => Err(CellError::Decrypt),
+            KeyBinding::Compact { .. } => Ok(PURPOSE_OPEN_COMPACT),
+            KeyBinding::SelfContained { provider, .. } if provider != self.provider.kind() => {
+                Err(CellError::Decrypt)
+            }
+            KeyBinding::SelfContained { .. } => Ok(PURPOSE_OPEN_SELF_CONTAINED),
+        }
+    }
+
+    /// A cached key checked against a self-contained value's own fields: the commitment (6), and the wrapped key
+    /// (5): one that differs from the cached one (a rewrapped copy, or garbage) is unwrapped and checked itself.
+    fn checked_hit(
         &self,
+        key: Arc<CellKey>,
         context: &Context,
         decoded: &Decoded<'_>,
-        cache_key: &mut Vec<u8>,
     ) -> Result<Arc<CellKey>, CellError> {
-        let key_ref = decoded.key_ref();
-        self.cache_key_into(cache_key, PURPOSE_DECRYPT, Some(&key_ref), context);
-        let key = self
-            .cache
-            .get(cache_key, &|| self.unwrap_for(context, decoded))?;
         match decoded.binding {
             KeyBinding::SelfContained { commitment, .. } if !key.commits_to(commitment) => {
                 Err(CellError::Decrypt)
+            }
+            KeyBinding::SelfContained { wrapped, .. } if key.wrapped() != wrapped => {
+                Ok(Arc::new(self.unwrap_for(context, decoded)?))
             }
             _ => Ok(key),
         }
@@ -439,7 +485,7 @@ impl CellEncryptor {
             .unwrap_key(&wrapped, &scope)
             .map_err(CellError::from_unwrap)?;
         let key = CellKey::derive(&data_key, provider, wrapped)?;
-        if !key.commits_to(&commitment) || key.key_ref() != decoded.key_ref() {
+        if !key.commits_to(&commitment) || !super::keys::ct_eq(&key.key_ref(), &decoded.key_ref()) {
             return Err(CellError::Decrypt);
         }
         Ok(key)

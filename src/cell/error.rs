@@ -165,6 +165,8 @@ pub enum KeyringProblem {
     DuplicateIndexScope,
     #[error("a wrapped key is not base64 of 1 to 1024 bytes")]
     Wrapped,
+    #[error("a blind-index key has no commitment of 64 lowercase hex digits")]
+    BadIndexCommitment,
 }
 
 /// A keyring that cannot be read, written or used.
@@ -193,6 +195,22 @@ pub enum KeyringError {
     },
     #[error("keyring `{}` is larger than {max} bytes", shown_path(path))]
     TooLarge { path: PathBuf, max: u64 },
+    /// Writing the entry would make the file larger than readers accept; nothing was written.
+    #[error(
+        "keyring `{}` would grow to {len} bytes, over the limit of {max}",
+        shown_path(path)
+    )]
+    Full { path: PathBuf, len: u64, max: u64 },
+    /// The keyring is wrapped by another master key than the one given (it was rewrapped since, or is another's).
+    #[error("{} is wrapped by `{}`, not by `{}`", Named(path.as_deref(), "the keyring"), shown(wrapped_by.as_bytes()), shown(given.as_bytes()))]
+    WrappedBy {
+        path: Option<PathBuf>,
+        wrapped_by: String,
+        given: String,
+    },
+    /// A column has data keys in the keyring but its blind-index key is gone: a new one would not match old indexes.
+    #[error("{} has data keys for this column but no blind-index key; if it was removed, a new one would not match the existing indexes", Named(path.as_deref(), "the keyring"))]
+    IndexKeyMissing { path: Option<PathBuf> },
     #[error("{} is not a valid keyring: {problem}", Named(path.as_deref(), "the text"))]
     Invalid {
         path: Option<PathBuf>,
@@ -200,6 +218,8 @@ pub enum KeyringError {
     },
     #[error("the blind-index key was wrapped by another kind of key provider")]
     IndexKeyProvider,
+    #[error("the blind-index key does not match its commitment")]
+    IndexKeyCommitment,
     #[error("cannot unwrap the blind-index key: {source}")]
     IndexKeyUnwrap { source: ProviderError },
     #[error("key `{}` cannot be unwrapped: {source}", hex::encode(key_ref))]
@@ -264,6 +284,17 @@ impl Help for KeyringError {
             Self::Write { .. } | Self::Lock { .. } => {
                 "check that the keyring file and its directory are writable".into()
             }
+            Self::Full { .. } => {
+                "start a new keyring file for new data keys and keep this one for decryption".into()
+            }
+            Self::WrappedBy { wrapped_by, .. } => format!(
+                "use the key `{}` that wraps the keyring now",
+                shown(wrapped_by.as_bytes())
+            ),
+            Self::IndexKeyMissing { .. } => {
+                "restore the keyring from a backup that holds the blind-index key; to index a column first encrypted without one, keep its new data keys in a new keyring".into()
+            }
+            Self::IndexKeyCommitment => "restore the keyring from a backup".into(),
             Self::IndexKeyProvider
             | Self::IndexKeyUnwrap { .. }
             | Self::Unwrap { .. }
@@ -277,7 +308,11 @@ impl Help for KeyringError {
         // A keyring another key wrapped is the wrong input, except while rewrapping (the caller's call).
         !matches!(
             self,
-            Self::Write { .. } | Self::Lock { .. } | Self::Unwrap { .. } | Self::Commitment { .. }
+            Self::Write { .. }
+                | Self::Lock { .. }
+                | Self::Full { .. }
+                | Self::Unwrap { .. }
+                | Self::Commitment { .. }
         )
     }
 }

@@ -27,6 +27,18 @@ impl IndexKey {
         IndexKey(Zeroizing::new(bytes))
     }
 
+    /// Copies a data key into a new root, with no copy outside zeroized memory.
+    pub(crate) fn from_data_key(key: &super::keys::DataKey) -> Self {
+        let mut root = Zeroizing::new([0u8; INDEX_ROOT_LEN]);
+        root.copy_from_slice(key.expose());
+        IndexKey(root)
+    }
+
+    /// Takes a root already in zeroized memory.
+    pub(crate) fn from_zeroizing(root: Zeroizing<[u8; INDEX_ROOT_LEN]>) -> Self {
+        IndexKey(root)
+    }
+
     pub(crate) fn expose(&self) -> &[u8; INDEX_ROOT_LEN] {
         &self.0
     }

@@ -127,11 +127,25 @@ impl KeyFileProvider {
         let mut key_id = [0u8; KEY_ID_LEN];
         fill_random(&mut root[..])?;
         fill_random(&mut key_id)?;
-        let text = Zeroizing::new(format!(
-            "{HEADER}\nid {}\nkey {}\n",
-            hex::encode(key_id),
-            hex::encode(&root[..])
+        // The key's hex is written straight into zeroized memory (no temporary `String`).
+        let mut text = Zeroizing::new(String::with_capacity(
+            HEADER.len() + 4 + 2 * KEY_ID_LEN + 5 + 2 * ROOT_LEN + 1,
         ));
+        text.push_str(HEADER);
+        text.push_str("\nid ");
+        text.push_str(&hex::encode(key_id));
+        text.push_str("\nkey ");
+        for b in root.iter() {
+            for nibble in [b >> 4, b & 0x0f] {
+                text.push(char::from(
+                    b"0123456789abcdef"
+                        .get(usize::from(nibble))
+                        .copied()
+                        .unwrap_or(b'0'),
+                ));
+            }
+        }
+        text.push('\n');
         let mut file = fsutil::create_private(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => KeyFileError::Exists {
                 path: path.to_owned(),
@@ -162,15 +176,16 @@ impl KeyFileProvider {
                 });
             }
         }
-        let mut text = Zeroizing::new(String::new());
-        file.take(MAX_FILE_LEN)
-            .read_to_string(&mut text)
-            .map_err(|_| KeyFileError::Malformed {
-                path: path.to_owned(),
-            })?;
-        let (key_id, root) = parse(&text).ok_or_else(|| KeyFileError::Malformed {
+        // Room for the whole bounded read up front: a growing buffer would free copies of the key unzeroized.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_FILE_LEN as usize + 1));
+        let malformed = || KeyFileError::Malformed {
             path: path.to_owned(),
-        })?;
+        };
+        file.take(MAX_FILE_LEN)
+            .read_to_end(&mut bytes)
+            .map_err(|_| malformed())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| malformed())?;
+        let (key_id, root) = parse(text).ok_or_else(malformed)?;
         Self::from_parts(key_id, &root)
     }
 
@@ -198,7 +213,7 @@ impl KeyFileProvider {
             id: format!("keyfile:{}", hex::encode(key_id)),
             key_id,
             wrap: LessSafeKey::new(unbound),
-            index_root: IndexKey::from_bytes(*index),
+            index_root: IndexKey::from_zeroizing(index),
         })
     }
 

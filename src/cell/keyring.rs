@@ -3,10 +3,16 @@
 //! file") or memory only.
 //!
 //! A file-backed keyring writes a new entry to disk before the data key encrypts anything, so no ciphertext can
-//! outlive its key. Writers take an advisory lock on `<file>.lock`, merge what other processes added, and replace
-//! the file atomically (write a private temporary file with an unpredictable name, then rename).
+//! outlive its key. Writers take an advisory lock on `<file>.lock`, reload the file under it (what is on disk wins
+//! over what this process read earlier, so a rewrap by another process is never undone), check that the result
+//! stays under the size a reader accepts, and replace the file atomically (write a private temporary file with an
+//! unpredictable name, then rename). The file names the master key that wraps it (`wrapped_by`); a writer holding
+//! another key (one that a rewrap retired) is refused, so no new entry is wrapped under a retired key.
+//!
+//! Lookups of unknown references re-read the file only when it changed since it was last read (length,
+//! modification time, inode), so a forged reference costs one `stat`, not a parse.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -26,8 +32,10 @@ const VERSION: u32 = 1;
 /// The scope key that marks a blind-index root (never a data key).
 pub const PURPOSE_KEY: &str = "atrest:purpose";
 const PURPOSE_INDEX: &str = "blind-index";
-/// A keyring file larger than this is refused (about 200,000 entries).
-const MAX_FILE_LEN: u64 = 128 << 20;
+/// A keyring file larger than this is refused by readers, and never written (about 300,000 entries).
+pub const MAX_FILE_LEN: u64 = 128 << 20;
+/// Unknown references remembered between changes of the file (then forgotten all at once).
+const MAX_MISSING: usize = 4096;
 
 /// One wrapped data key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,15 +49,76 @@ pub struct KeyringEntry {
     pub created: u64,
 }
 
+/// A wrapped blind-index root and the commitment of its plaintext (checked on every unwrap).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct IndexEntry {
+    provider: ProviderKind,
+    wrapped: Vec<u8>,
+    commitment: [u8; COMMITMENT_LEN],
+}
+
 #[derive(Clone, Debug, Default)]
 struct State {
+    /// The id of the master key that wraps every entry ([`KeyProvider::id`]), once a writer has recorded it.
+    wrapped_by: Option<String>,
     keys: BTreeMap<[u8; KEY_REF_LEN], KeyringEntry>,
-    index_keys: BTreeMap<KeyScope, (ProviderKind, Vec<u8>)>,
+    index_keys: BTreeMap<KeyScope, IndexEntry>,
+    /// The file as it was when last read, to skip re-reading an unchanged file.
+    stamp: Option<Stamp>,
+    /// References looked up and not found since the file was last read.
+    missing: HashSet<[u8; KEY_REF_LEN]>,
+}
+
+impl State {
+    /// Takes what is on disk: the file's entries replace this process's copies (a rewrap elsewhere wins), entries
+    /// only this process holds stay.
+    fn absorb(&mut self, on_disk: State) {
+        if on_disk.wrapped_by.is_some() {
+            self.wrapped_by = on_disk.wrapped_by;
+        }
+        self.keys.extend(on_disk.keys);
+        self.index_keys.extend(on_disk.index_keys);
+        self.stamp = on_disk.stamp;
+        self.missing.clear();
+    }
+}
+
+/// What identifies one version of the keyring file: a rename replaces the inode, a write changes length or time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Stamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        inode,
+    }
+}
+
+fn current_stamp(path: &Path) -> Option<Stamp> {
+    std::fs::metadata(path).ok().map(|m| stamp_of(&m))
 }
 
 pub struct Keyring {
     path: Option<PathBuf>,
+    /// Unique per keyring value in this process (part of an encryptor's cache partition).
+    instance: u64,
+    /// The largest file written or read: [`MAX_FILE_LEN`] (smaller in tests).
+    max_len: u64,
     state: Mutex<State>,
+}
+
+fn next_instance() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl std::fmt::Debug for Keyring {
@@ -66,6 +135,8 @@ impl std::fmt::Debug for Keyring {
 struct FileJson {
     format: String,
     version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wrapped_by: Option<String>,
     keys: Vec<EntryJson>,
     #[serde(default)]
     index_keys: Vec<IndexJson>,
@@ -90,6 +161,7 @@ struct IndexJson {
     scope: KeyScope,
     provider: String,
     wrapped: String,
+    commitment: String,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,26 +186,32 @@ impl Keyring {
     pub fn in_memory() -> Self {
         Keyring {
             path: None,
+            instance: next_instance(),
+            max_len: MAX_FILE_LEN,
             state: Mutex::new(State::default()),
         }
     }
 
     /// Opens an existing keyring file.
     pub fn open_existing(path: &Path) -> Result<Self, CellError> {
-        let state = read_file(path)?.ok_or_else(|| KeyringError::Missing {
+        let state = read_file(path, MAX_FILE_LEN)?.ok_or_else(|| KeyringError::Missing {
             path: path.to_owned(),
         })?;
         Ok(Keyring {
             path: Some(path.to_owned()),
+            instance: next_instance(),
+            max_len: MAX_FILE_LEN,
             state: Mutex::new(state),
         })
     }
 
     /// Opens a keyring file, or starts an empty one that is created on the first new key.
     pub fn open(path: &Path) -> Result<Self, CellError> {
-        let state = read_file(path)?.unwrap_or_default();
+        let state = read_file(path, MAX_FILE_LEN)?.unwrap_or_default();
         Ok(Keyring {
             path: Some(path.to_owned()),
+            instance: next_instance(),
+            max_len: MAX_FILE_LEN,
             state: Mutex::new(state),
         })
     }
@@ -141,12 +219,18 @@ impl Keyring {
     pub fn from_json(text: &str) -> Result<Self, CellError> {
         Ok(Keyring {
             path: None,
+            instance: next_instance(),
+            max_len: MAX_FILE_LEN,
             state: Mutex::new(parse(text)?),
         })
     }
 
     pub fn to_json(&self) -> Result<String, CellError> {
         render(&lock(&self.state))
+    }
+
+    pub(crate) fn instance(&self) -> u64 {
+        self.instance
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -165,28 +249,51 @@ impl Keyring {
         lock(&self.state).keys.get(key_ref).cloned()
     }
 
-    /// Like [`Keyring::get`], but on a miss a file-backed keyring reads its file again (another process may have
-    /// added the key since).
+    /// Like [`Keyring::get`], but on a miss a file-backed keyring reads its file again if it changed since it was
+    /// last read (another process may have added the key). A reference that is still unknown is remembered, so a
+    /// value naming a forged reference costs a `stat` of the file, not a parse of it.
     pub fn find(&self, key_ref: &[u8; KEY_REF_LEN]) -> Option<KeyringEntry> {
-        if let Some(entry) = self.get(key_ref) {
-            return Some(entry);
-        }
-        let on_disk = self
-            .path
-            .as_deref()
-            .and_then(|p| read_file(p).ok().flatten())?;
+        let path = {
+            let state = lock(&self.state);
+            if let Some(entry) = state.keys.get(key_ref) {
+                return Some(entry.clone());
+            }
+            let path = self.path.as_deref()?;
+            // Unchanged since it was read (or still absent, for a reference already missed): nothing new to find.
+            if current_stamp(path) == state.stamp
+                && (state.stamp.is_some() || state.missing.contains(key_ref))
+            {
+                return None;
+            }
+            path.to_owned()
+        };
+        let on_disk = read_file(&path, self.max_len).ok().flatten();
         let mut state = lock(&self.state);
-        for (r, entry) in on_disk.keys {
-            state.keys.entry(r).or_insert(entry);
+        if let Some(on_disk) = on_disk {
+            state.absorb(on_disk);
         }
-        state.keys.get(key_ref).cloned()
+        let found = state.keys.get(key_ref).cloned();
+        if found.is_none() {
+            if state.missing.len() >= MAX_MISSING {
+                state.missing.clear();
+            }
+            state.missing.insert(*key_ref);
+        }
+        found
+    }
+
+    /// The id of the master key that wraps this keyring's entries, once a writer has recorded it.
+    pub fn wrapped_by(&self) -> Option<String> {
+        lock(&self.state).wrapped_by.clone()
     }
 
     pub fn entries(&self) -> Vec<KeyringEntry> {
         lock(&self.state).keys.values().cloned().collect()
     }
 
-    /// Adds a data key (and writes the file, if any, before returning).
+    /// Adds a data key (and writes the file, if any, before returning). Entries already on disk keep their
+    /// wrapping. This does not check which master key wrapped `entry`; encryptors add their keys through a path that
+    /// refuses a key other than the keyring's `wrapped_by`.
     pub fn insert(&self, entry: KeyringEntry) -> Result<(), CellError> {
         self.update(|state| {
             state.keys.insert(entry.key_ref, entry);
@@ -194,49 +301,88 @@ impl Keyring {
         })
     }
 
-    /// The blind-index root of a context's scope: unwrapped from the keyring, or made by `provider` and stored on
-    /// first use. It never changes afterwards (rewrap keeps the key itself), so indexes stay comparable.
+    /// Adds a data key that `provider` wrapped, refused when the keyring is wrapped by another master key (it was
+    /// rewrapped since this process opened it): an entry under a retired key would undo the rotation for it.
+    pub(crate) fn insert_wrapped(
+        &self,
+        entry: KeyringEntry,
+        provider: &dyn KeyProvider,
+    ) -> Result<(), CellError> {
+        self.update(|state| {
+            claim(state, provider, self.path.as_deref())?;
+            state.keys.insert(entry.key_ref, entry);
+            Ok(())
+        })
+    }
+
+    /// The blind-index root of a context's scope, unwrapped from the keyring and checked against its stored
+    /// commitment; made by `provider` and stored on first use. It never changes afterwards (rewrap keeps the key
+    /// itself), so indexes stay comparable. A root is never made again for a scope whose data keys are in the
+    /// keyring already: its old root was removed, and a new one would silently stop old indexes from matching.
     pub fn index_root(
         &self,
         provider: &dyn KeyProvider,
         scope: &KeyScope,
     ) -> Result<IndexKey, CellError> {
-        let mut scope = scope.clone();
-        scope.insert(PURPOSE_KEY.to_owned(), PURPOSE_INDEX.to_owned());
-        let stored = lock(&self.state).index_keys.get(&scope).cloned();
-        let (kind, wrapped) = match stored {
+        let mut index_scope = scope.clone();
+        index_scope.insert(PURPOSE_KEY.to_owned(), PURPOSE_INDEX.to_owned());
+        let stored = lock(&self.state).index_keys.get(&index_scope).cloned();
+        let entry = match stored {
             Some(found) => found,
             None => {
-                let generated = provider.generate(&scope)?;
-                let wrapped = generated.wrapped;
-                let kind = provider.kind();
-                let (s, w) = (scope.clone(), wrapped.clone());
-                self.update(move |state| {
-                    state.index_keys.entry(s).or_insert((kind, w));
-                    Ok(())
-                })?;
-                // Another process may have stored a root first; use the one the keyring holds.
-                lock(&self.state)
-                    .index_keys
-                    .get(&scope)
-                    .cloned()
-                    .unwrap_or((kind, wrapped))
+                let generated = provider.generate(&index_scope)?;
+                let commitment = commitment_of(&generated.plaintext)?;
+                let made = IndexEntry {
+                    provider: provider.kind(),
+                    wrapped: generated.wrapped,
+                    commitment,
+                };
+                let path = self.path.as_deref();
+                self.update(|state| {
+                    // Another process may have stored a root first: the one the keyring holds wins.
+                    if let Some(existing) = state.index_keys.get(&index_scope) {
+                        return Ok(existing.clone());
+                    }
+                    if state.keys.values().any(|e| e.scope == *scope) {
+                        return Err(KeyringError::IndexKeyMissing {
+                            path: path.map(Path::to_owned),
+                        }
+                        .into());
+                    }
+                    claim(state, provider, path)?;
+                    state.index_keys.insert(index_scope.clone(), made.clone());
+                    Ok(made)
+                })?
             }
         };
-        if kind != provider.kind() {
+        if entry.provider != provider.kind() {
             return Err(KeyringError::IndexKeyProvider.into());
         }
         let key = provider
-            .unwrap_key(&wrapped, &scope)
+            .unwrap_key(&entry.wrapped, &index_scope)
             .map_err(|source| KeyringError::IndexKeyUnwrap { source })?;
-        Ok(IndexKey::from_bytes(*key.expose()))
+        if !ct_eq(&commitment_of(&key)?, &entry.commitment) {
+            return Err(KeyringError::IndexKeyCommitment.into());
+        }
+        Ok(IndexKey::from_data_key(&key))
     }
 
     /// Rewraps every stored key from `from` to `to` (a new KMS key or key file). The data keys, and so every cell,
     /// stay as they are. All or nothing: the first key that fails to unwrap or verify stops the rewrap unchanged.
     /// Returns how many keys were rewrapped.
     pub fn rewrap(&self, from: &dyn KeyProvider, to: &dyn KeyProvider) -> Result<usize, CellError> {
+        let path = self.path.as_deref();
         self.update(|state| {
+            if let Some(by) = &state.wrapped_by
+                && by != from.id()
+            {
+                return Err(KeyringError::WrappedBy {
+                    path: path.map(Path::to_owned),
+                    wrapped_by: by.clone(),
+                    given: from.id().to_owned(),
+                }
+                .into());
+            }
             let mut next = state.clone();
             for entry in next.keys.values_mut() {
                 let key = from
@@ -254,20 +400,25 @@ impl Keyring {
                 entry.wrapped = to.wrap_key(&key, &entry.scope)?;
                 entry.provider = to.kind();
             }
-            for (scope, (kind, wrapped)) in next.index_keys.iter_mut() {
+            for (scope, index) in next.index_keys.iter_mut() {
                 let key = from
-                    .unwrap_key(wrapped, scope)
+                    .unwrap_key(&index.wrapped, scope)
                     .map_err(|source| KeyringError::IndexKeyUnwrap { source })?;
-                *wrapped = to.wrap_key(&key, scope)?;
-                *kind = to.kind();
+                if !ct_eq(&commitment_of(&key)?, &index.commitment) {
+                    return Err(KeyringError::IndexKeyCommitment.into());
+                }
+                index.wrapped = to.wrap_key(&key, scope)?;
+                index.provider = to.kind();
             }
+            next.wrapped_by = Some(to.id().to_owned());
             let count = next.keys.len() + next.index_keys.len();
             *state = next;
             Ok(count)
         })
     }
 
-    /// Applies `change` to the state; for a file, under the lock, after merging the file's entries, and writes it.
+    /// Applies `change` to the state; for a file, under the lock, to the file as it is on disk now (its entries
+    /// win over this process's copies), and writes it if it stays within [`MAX_FILE_LEN`].
     fn update<T>(
         &self,
         change: impl FnOnce(&mut State) -> Result<T, CellError>,
@@ -288,19 +439,45 @@ impl Keyring {
             .open(&lock_path)
             .map_err(lock_error)?;
         lock_file.lock().map_err(lock_error)?;
-        if let Some(on_disk) = read_file(path)? {
-            for (r, entry) in on_disk.keys {
-                state.keys.entry(r).or_insert(entry);
-            }
-            for (scope, key) in on_disk.index_keys {
-                state.index_keys.entry(scope).or_insert(key);
-            }
+        if let Some(on_disk) = read_file(path, self.max_len)? {
+            state.absorb(on_disk);
         }
         let mut next = state.clone();
         let out = change(&mut next)?;
-        write_atomically(path, &render(&next)?)?;
+        let text = render(&next)?;
+        if text.len() as u64 > self.max_len {
+            return Err(KeyringError::Full {
+                path: path.clone(),
+                len: text.len() as u64,
+                max: self.max_len,
+            }
+            .into());
+        }
+        next.stamp = write_atomically(path, &text)?;
+        next.missing.clear();
         *state = next;
         Ok(out)
+    }
+}
+
+/// Records `provider` as the keyring's master key, or refuses it if another one wraps the keyring.
+fn claim(
+    state: &mut State,
+    provider: &dyn KeyProvider,
+    path: Option<&Path>,
+) -> Result<(), CellError> {
+    match &state.wrapped_by {
+        Some(by) if by != provider.id() => Err(KeyringError::WrappedBy {
+            path: path.map(Path::to_owned),
+            wrapped_by: by.clone(),
+            given: provider.id().to_owned(),
+        }
+        .into()),
+        Some(_) => Ok(()),
+        None => {
+            state.wrapped_by = Some(provider.id().to_owned());
+            Ok(())
+        }
     }
 }
 
@@ -331,8 +508,12 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn read_file(path: &Path) -> Result<Option<State>, KeyringError> {
-    let bytes = match fsutil::read_bounded(path, MAX_FILE_LEN) {
+fn read_file(path: &Path, max_len: u64) -> Result<Option<State>, KeyringError> {
+    #[cfg(test)]
+    tests::READS.with(|r| r.set(r.get() + 1));
+    // Taken before the read: a change during the read makes the next lookup read again.
+    let stamp = current_stamp(path);
+    let bytes = match fsutil::read_bounded(path, max_len) {
         Ok(bytes) => bytes,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(fsutil::ReadError::TooLarge { max, .. }) => {
@@ -360,28 +541,35 @@ fn read_file(path: &Path) -> Result<Option<State>, KeyringError> {
         path: path.to_owned(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e).into(),
     })?;
-    parse(&text).map(Some).map_err(|e| match e {
+    let mut state = parse(&text).map_err(|e| match e {
         KeyringError::Invalid { problem, .. } => KeyringError::Invalid {
             path: Some(path.to_owned()),
             problem,
         },
         other => other,
-    })
+    })?;
+    state.stamp = stamp;
+    Ok(Some(state))
 }
 
 /// Writes `text` to a fresh private file beside `path` (an unpredictable name, created new, so a planted file or
 /// symlink is never written through), then renames it over `path`.
-fn write_atomically(path: &Path, text: &str) -> Result<(), KeyringError> {
+/// Returns the stamp of the file written.
+fn write_atomically(path: &Path, text: &str) -> Result<Option<Stamp>, KeyringError> {
     use std::io::Write;
     let fail = |e: std::io::Error| KeyringError::Write {
         path: path.to_owned(),
         source: e.into(),
     };
     let (tmp, mut file) = fsutil::create_private_beside(path).map_err(fail)?;
+    let mut stamp = None;
     let written = file
         .write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path));
+        .and_then(|()| {
+            stamp = file.metadata().ok().map(|m| stamp_of(&m));
+            std::fs::rename(&tmp, path)
+        });
     if let Err(e) = written {
         // Best effort: do not leave the temporary file behind.
         let _ = std::fs::remove_file(&tmp);
@@ -393,7 +581,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), KeyringError> {
     {
         dir.sync_all().map_err(fail)?;
     }
-    Ok(())
+    Ok(stamp)
 }
 
 fn parse(text: &str) -> Result<State, KeyringError> {
@@ -402,15 +590,20 @@ fn parse(text: &str) -> Result<State, KeyringError> {
     if file.format != FORMAT || file.version != VERSION {
         return Err(invalid(KeyringProblem::Version));
     }
-    let mut state = State::default();
+    let mut state = State {
+        wrapped_by: file.wrapped_by,
+        ..State::default()
+    };
     for e in file.keys {
         let mut key_ref = [0u8; KEY_REF_LEN];
         let mut commitment = [0u8; COMMITMENT_LEN];
         let problem = |make: fn(String) -> KeyringProblem| invalid(make(e.key_ref.clone()));
-        hex::decode_to_slice(&e.key_ref, &mut key_ref)
-            .map_err(|_| problem(|key_ref| KeyringProblem::BadRef { key_ref }))?;
-        hex::decode_to_slice(&e.commitment, &mut commitment)
-            .map_err(|_| problem(|key_ref| KeyringProblem::BadCommitment { key_ref }))?;
+        if !lower_hex(&e.key_ref, &mut key_ref) {
+            return Err(problem(|key_ref| KeyringProblem::BadRef { key_ref }));
+        }
+        if !lower_hex(&e.commitment, &mut commitment) {
+            return Err(problem(|key_ref| KeyringProblem::BadCommitment { key_ref }));
+        }
         if commitment[..KEY_REF_LEN] != key_ref || e.suite != SUITE_ID {
             return Err(problem(|key_ref| KeyringProblem::RefMismatch { key_ref }));
         }
@@ -441,15 +634,26 @@ fn parse(text: &str) -> Result<State, KeyringError> {
             })
         })?;
         let wrapped = decode_wrapped(&i.wrapped)?;
-        if state
-            .index_keys
-            .insert(i.scope, (provider, wrapped))
-            .is_some()
-        {
+        let mut commitment = [0u8; COMMITMENT_LEN];
+        if !lower_hex(&i.commitment, &mut commitment) {
+            return Err(invalid(KeyringProblem::BadIndexCommitment));
+        }
+        let entry = IndexEntry {
+            provider,
+            wrapped,
+            commitment,
+        };
+        if state.index_keys.insert(i.scope, entry).is_some() {
             return Err(invalid(KeyringProblem::DuplicateIndexScope));
         }
     }
     Ok(state)
+}
+
+/// Decodes exactly `out.len()` bytes of lowercase hex (the spec's only spelling: uppercase is refused).
+fn lower_hex(text: &str, out: &mut [u8]) -> bool {
+    text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && hex::decode_to_slice(text, out).is_ok()
 }
 
 fn decode_wrapped(text: &str) -> Result<Vec<u8>, KeyringError> {
@@ -464,6 +668,7 @@ fn render(state: &State) -> Result<String, CellError> {
     let file = FileJson {
         format: FORMAT.to_owned(),
         version: VERSION,
+        wrapped_by: state.wrapped_by.clone(),
         keys: state
             .keys
             .values()
@@ -480,10 +685,11 @@ fn render(state: &State) -> Result<String, CellError> {
         index_keys: state
             .index_keys
             .iter()
-            .map(|(scope, (kind, wrapped))| IndexJson {
+            .map(|(scope, i)| IndexJson {
                 scope: scope.clone(),
-                provider: kind.name().to_owned(),
-                wrapped: STANDARD.encode(wrapped),
+                provider: i.provider.name().to_owned(),
+                wrapped: STANDARD.encode(&i.wrapped),
+                commitment: hex::encode(i.commitment),
             })
             .collect(),
     };
@@ -497,6 +703,126 @@ fn render(state: &State) -> Result<String, CellError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cell::KeyFileProvider;
+
+    thread_local! {
+        /// Reads of keyring files by this thread.
+        pub(super) static READS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn entry(byte: u8) -> KeyringEntry {
+        KeyringEntry::new(
+            [byte; COMMITMENT_LEN],
+            ProviderKind::KeyFile,
+            vec![1; 76],
+            KeyScope::new(),
+        )
+    }
+
+    #[test]
+    fn a_write_that_would_pass_the_read_limit_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring.json");
+        let mut keyring = Keyring::open(&path).unwrap();
+        keyring.insert(entry(1)).unwrap();
+        let one = std::fs::metadata(&path).unwrap().len();
+        // Room for the file as it is, not for one more entry.
+        keyring.max_len = one + 100;
+        let e = keyring.insert(entry(2)).unwrap_err();
+        assert!(
+            matches!(e, CellError::Keyring(KeyringError::Full { max, .. }) if max == one + 100),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("would grow to"), "{e}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), one);
+        assert_eq!(keyring.len(), 1);
+        // The file is still readable within the same limit.
+        assert_eq!(read_file(&path, one + 100).unwrap().unwrap().keys.len(), 1);
+    }
+
+    #[test]
+    fn unknown_references_do_not_reread_an_unchanged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring.json");
+        let writer = Keyring::open(&path).unwrap();
+        writer.insert(entry(1)).unwrap();
+        let reader = Keyring::open(&path).unwrap();
+        let before = READS.with(std::cell::Cell::get);
+        for i in 0..200u8 {
+            let mut forged = [0xee; KEY_REF_LEN];
+            forged[0] = i;
+            assert!(reader.find(&forged).is_none());
+        }
+        assert_eq!(READS.with(std::cell::Cell::get), before);
+        // Once the file changes, a lookup reads it again and finds what was added.
+        writer.insert(entry(2)).unwrap();
+        let reads = READS.with(std::cell::Cell::get);
+        assert!(reader.find(&[2; KEY_REF_LEN]).is_some());
+        assert_eq!(READS.with(std::cell::Cell::get), reads + 1);
+        // A keyring whose file does not exist yet remembers what it missed.
+        let absent = Keyring::open(&dir.path().join("none.json")).unwrap();
+        assert!(absent.find(&[3; KEY_REF_LEN]).is_none());
+        let reads = READS.with(std::cell::Cell::get);
+        assert!(absent.find(&[3; KEY_REF_LEN]).is_none());
+        assert_eq!(READS.with(std::cell::Cell::get), reads);
+    }
+
+    #[test]
+    fn a_stale_handle_does_not_undo_a_rewrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring.json");
+        let (old, new) = (
+            KeyFileProvider::ephemeral().unwrap(),
+            KeyFileProvider::ephemeral().unwrap(),
+        );
+        let scope: KeyScope = [("atrest:table".to_owned(), "t".to_owned())].into();
+        let generated = old.generate(&scope).unwrap();
+        let commitment = commitment_of(&generated.plaintext).unwrap();
+        let stale = Keyring::open(&path).unwrap();
+        stale
+            .insert_wrapped(
+                KeyringEntry::new(
+                    commitment,
+                    ProviderKind::KeyFile,
+                    generated.wrapped,
+                    scope.clone(),
+                ),
+                &old,
+            )
+            .unwrap();
+        assert_eq!(Keyring::open(&path).unwrap().rewrap(&old, &new).unwrap(), 1);
+        // The stale handle still holds the old wrapping; its next write must keep the rewrapped one.
+        stale.insert(entry(9)).unwrap();
+        let after = Keyring::open_existing(&path).unwrap();
+        let mut key_ref = [0u8; KEY_REF_LEN];
+        key_ref.copy_from_slice(&commitment[..KEY_REF_LEN]);
+        let kept = after.get(&key_ref).unwrap();
+        assert!(new.unwrap_key(&kept.wrapped, &scope).is_ok());
+        assert!(old.unwrap_key(&kept.wrapped, &scope).is_err());
+        // And a writer with the retired key is refused.
+        let e = stale.insert_wrapped(entry(10), &old).unwrap_err();
+        assert!(
+            matches!(e, CellError::Keyring(KeyringError::WrappedBy { .. })),
+            "{e:?}"
+        );
+        assert!(after.wrapped_by().as_deref() == Some(new.id()));
+    }
+
+    #[test]
+    fn hex_must_be_lowercase() {
+        let good = Keyring::in_memory();
+        good.insert(entry(0xab)).unwrap();
+        let json = good.to_json().unwrap();
+        assert!(Keyring::from_json(&json).is_ok());
+        let upper = json.replace(&"ab".repeat(16), &"AB".repeat(16));
+        assert!(matches!(
+            Keyring::from_json(&upper),
+            Err(CellError::Keyring(KeyringError::Invalid {
+                problem: KeyringProblem::BadRef { .. },
+                ..
+            }))
+        ));
+    }
 
     #[cfg(unix)]
     #[test]
@@ -552,7 +878,7 @@ mod tests {
             )
         );
         assert!(crate::error::Help::is_usage(&e));
-        let e = Keyring::from_json(r#"{"format":"atrest-keyring","version":1,"keys":[],"index_keys":[{"scope":{},"provider":"x\u001b","wrapped":"AA=="}]}"#).unwrap_err();
+        let e = Keyring::from_json(r#"{"format":"atrest-keyring","version":1,"keys":[],"index_keys":[{"scope":{},"provider":"x\u001b","wrapped":"AA==","commitment":""}]}"#).unwrap_err();
         assert_eq!(
             e.to_string(),
             "the text is not a valid keyring: unknown provider `x\\u{1b}`"

@@ -47,7 +47,10 @@ impl Help for KmsSetupError {
     }
 
     fn is_usage(&self) -> bool {
-        true
+        match self {
+            Self::Aws(e) => e.is_usage(),
+            _ => true,
+        }
     }
 }
 
@@ -154,6 +157,33 @@ fn data_key(operation: &'static str, blob: Option<Blob>) -> Result<DataKey, Prov
     })
 }
 
+/// Error codes of `Decrypt` that depend on the value (its wrapped key or its context) rather than on the service
+/// or the credentials. A value moved into a scope the role may not decrypt gets `AccessDeniedException` under
+/// the key policies atrest recommends (conditions on the encryption context), and a forged key id gets
+/// `NotFoundException`: both are the one opaque decryption failure, like a damaged wrapped key.
+const VALUE_CODES: [&str; 6] = [
+    "InvalidCiphertextException",
+    "IncorrectKeyException",
+    "InvalidKeyUsageException",
+    "AccessDeniedException",
+    "NotFoundException",
+    "InvalidGrantTokenException",
+];
+
+/// Whether a `Decrypt` failure is the value's fault (and so opaque); throttling, a disabled key, an internal
+/// error or an unreachable endpoint stay visible, since they concern every value alike.
+fn refuses_the_value(e: &DecryptError) -> bool {
+    use aws_sdk_kms::error::ProvideErrorMetadata;
+    matches!(
+        e,
+        DecryptError::InvalidCiphertextException(_)
+            | DecryptError::IncorrectKeyException(_)
+            | DecryptError::InvalidKeyUsageException(_)
+            | DecryptError::NotFoundException(_)
+            | DecryptError::InvalidGrantTokenException(_)
+    ) || e.code().is_some_and(|code| VALUE_CODES.contains(&code))
+}
+
 impl KeyProvider for KmsProvider {
     fn id(&self) -> &str {
         &self.id
@@ -199,18 +229,15 @@ impl KeyProvider for KmsProvider {
         match self.block(call)? {
             Ok(out) => data_key("Decrypt", out.plaintext),
             Err(e) => match e.as_service_error() {
-                // The wrapped key, its context or its key does not match: a decryption failure.
-                Some(
-                    DecryptError::InvalidCiphertextException(_)
-                    | DecryptError::IncorrectKeyException(_)
-                    | DecryptError::InvalidKeyUsageException(_),
-                ) => Err(ProviderError::Rejected),
+                Some(service) if refuses_the_value(service) => Err(ProviderError::Rejected),
                 _ => Err(unavailable("Decrypt", e)),
             },
         }
     }
 
     fn wrap_key(&self, key: &DataKey, scope: &KeyScope) -> Result<Vec<u8>, ProviderError> {
+        // The SDK takes the plaintext by value and keeps copies in its request buffers, which this crate cannot
+        // zeroize (docs/cell.md, "Key material in memory").
         let call = self
             .client
             .encrypt()
@@ -226,5 +253,32 @@ impl KeyProvider for KmsProvider {
                 operation: "Encrypt",
                 what: "no ciphertext",
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_kms::error::ErrorMetadata;
+
+    fn unhandled(code: &str) -> DecryptError {
+        DecryptError::generic(ErrorMetadata::builder().code(code).build())
+    }
+
+    #[test]
+    fn value_dependent_decrypt_failures_are_opaque_and_service_failures_are_not() {
+        for code in VALUE_CODES {
+            assert!(refuses_the_value(&unhandled(code)), "{code}");
+        }
+        for code in [
+            "ThrottlingException",
+            "DisabledException",
+            "KMSInternalException",
+            "KMSInvalidStateException",
+            "KeyUnavailableException",
+            "DependencyTimeoutException",
+        ] {
+            assert!(!refuses_the_value(&unhandled(code)), "{code}");
+        }
     }
 }

@@ -314,6 +314,7 @@ fn cli_kms_errors() {
         .env_remove("AWS_DEFAULT_REGION"),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // The set-up error carries its hint on the help line.
     assert!(
         stderr(&out).contains("no AWS region is set\n  help: pass `--region REGION`"),
         "{}",

@@ -748,11 +748,17 @@ fn rewrap_moves_a_keyring_to_a_new_key_file() {
     ]));
     let before = std::fs::read_to_string(&ring).unwrap();
     let json: serde_json::Value = serde_json::from_str(&before).unwrap();
-    let first_ref = json["keys"][0]["ref"].as_str().unwrap();
+    // The keyring names the key that wraps it, so a wrong key is refused before any unwrap.
+    let wrapped_by = json["wrapped_by"].as_str().unwrap();
+    let given = std::fs::read_to_string(&new_key).unwrap();
+    let given = given.lines().nth(1).unwrap().strip_prefix("id ").unwrap();
     assert_error(
         &out,
         1,
-        &format!("key `{first_ref}` cannot be unwrapped: the wrapped data key was rejected"),
+        &format!(
+            "`{}` is wrapped by `{wrapped_by}`, not by `keyfile:{given}`",
+            p(&ring)
+        ),
         "check that `--key-file` or `--kms-key-id` names the key the keyring was written with (nothing was changed)",
     );
 

@@ -15,6 +15,8 @@ mod audit_properties;
 mod catalog;
 mod cell_cache;
 mod cell_cli;
+mod cell_fuzz;
+mod cell_keyring;
 mod cell_props;
 mod cell_roundtrip;
 mod cell_vectors;
