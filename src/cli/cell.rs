@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
-
-use super::{AwsArgs, CliError, CliResult, ErrorKind, Outcome};
+pub use super::cell_args::*;
+use super::cell_esdk::esdk_crypt;
+use super::{CliError, CliResult, ErrorKind, Outcome};
 use crate::cell::bench::{self, BenchConfig};
 use crate::cell::csv::{self, ColumnJob, ColumnRole, CsvError};
 use crate::cell::format::MAX_PLAINTEXT_LEN;
@@ -18,131 +18,6 @@ use crate::cell::{
     Keyring, KeyringError,
 };
 use crate::error::Help;
-
-#[derive(Debug, Args)]
-pub struct CellArgs {
-    #[command(subcommand)]
-    pub command: CellCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CellCommand {
-    /// Create a local wrapping-key file (mode 0600) for offline use; the key is never printed
-    Keygen(KeygenArgs),
-    /// Encrypt values (arguments, standard input lines, or a CSV column) and print them as base64
-    Encrypt(EncryptArgs),
-    /// Decrypt base64 values (arguments, standard input lines, or a CSV column)
-    Decrypt(CryptArgs),
-    /// Rewrap every data key of a keyring under a new KMS key or key file; the cells stay as they are
-    Rewrap(RewrapArgs),
-    /// Measure cell encryption on this machine next to raw AES-256-GCM (ring)
-    Bench(BenchArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct KeygenArgs {
-    /// Path of the new key file (never overwritten)
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct KeySource {
-    /// Local key file made by `atrest cell keygen`
-    #[arg(long, value_name = "FILE", conflicts_with = "kms_key_id")]
-    pub key_file: Option<PathBuf>,
-    /// AWS KMS key (ARN, key id or alias) that wraps the data keys
-    #[arg(long, value_name = "ARN")]
-    pub kms_key_id: Option<String>,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CryptArgs {
-    /// Values to process; with none (and no `--csv`), each line of standard input is one value
-    #[arg(value_name = "VALUE", conflicts_with = "csv")]
-    pub values: Vec<String>,
-    #[command(flatten)]
-    pub key: KeySource,
-    /// Keyring file for the compact form (47 bytes of overhead); created on first use
-    #[arg(long, value_name = "FILE")]
-    pub keyring: Option<PathBuf>,
-    /// Table the values belong to (bound to every value)
-    #[arg(long, value_name = "NAME")]
-    pub table: String,
-    /// Column the values belong to; with `--csv`, the CSV column to process
-    #[arg(long, value_name = "NAME")]
-    pub column: String,
-    /// Row (primary key) the values belong to
-    #[arg(long, value_name = "ID", conflicts_with = "csv")]
-    pub row: Option<String>,
-    /// Process one column of this CSV file (with a header line) into `--out`
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// CSV column whose value binds each cell to its row
-    #[arg(long, value_name = "NAME", requires = "csv")]
-    pub row_key: Option<String>,
-    /// New CSV file to write (never overwritten; the input is never changed in place)
-    #[arg(long, value_name = "FILE", requires = "csv")]
-    pub out: Option<PathBuf>,
-    /// Ciphertext format: atrest's, or AWS Encryption SDK messages (raw AES keyring, suite 0478)
-    #[arg(long, value_enum, default_value_t = Format::Cell)]
-    pub format: Format,
-    /// With `--format esdk`: file of the raw AES wrapping key (hex or base64)
-    #[arg(long, value_name = "FILE")]
-    pub esdk_key: Option<PathBuf>,
-    /// With `--format esdk`: key namespace and name of the raw AES keyring
-    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "atrest/atrest")]
-    pub esdk_key_name: String,
-}
-
-/// The ciphertext format of `cell encrypt` and `cell decrypt`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    // atrest's cell format (self-contained, or compact with `--keyring`); no doc comments here, so the help stays
-    // in its short layout.
-    Cell,
-    // AWS Encryption SDK messages, readable and writable by every official ESDK.
-    Esdk,
-}
-
-#[derive(Debug, Args)]
-pub struct EncryptArgs {
-    #[command(flatten)]
-    pub crypt: CryptArgs,
-    /// Also output a blind index of each value for equality search (hex; CSV: a `<column>_idx` column)
-    #[arg(long)]
-    pub blind_index: bool,
-    /// Length of the blind index in bytes (1 to 32); shorter hides more and matches more false positives
-    #[arg(long, value_name = "BYTES", default_value_t = crate::cell::DEFAULT_INDEX_LEN, requires = "blind_index")]
-    pub index_length: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct RewrapArgs {
-    /// Keyring file whose data keys to rewrap (replaced atomically)
-    #[arg(long, value_name = "FILE")]
-    pub keyring: PathBuf,
-    #[command(flatten)]
-    pub key: KeySource,
-    /// New key file that will wrap the data keys
-    #[arg(long, value_name = "FILE", conflicts_with = "to_kms_key_id")]
-    pub to_key_file: Option<PathBuf>,
-    /// New AWS KMS key that will wrap the data keys
-    #[arg(long, value_name = "ARN")]
-    pub to_kms_key_id: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Cell sizes in bytes
-    #[arg(long, value_name = "BYTES", value_delimiter = ',', default_values_t = [16usize, 64, 256, 1024, 4096, 65536, 1048576])]
-    pub sizes: Vec<usize>,
-    /// Time spent on each measurement, in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 300)]
-    pub millis: u64,
-}
 
 pub fn run(args: CellArgs, out: &mut dyn Write) -> CliResult {
     match args.command {
@@ -179,7 +54,7 @@ fn hinted<E: Help + 'static>(e: E, hint: Option<String>) -> CliError {
 }
 
 /// The same, as a `map_err` argument.
-fn hint<E: Help + 'static>(hint: impl Into<String>) -> impl FnOnce(E) -> CliError {
+pub(super) fn hint<E: Help + 'static>(hint: impl Into<String>) -> impl FnOnce(E) -> CliError {
     move |e| CliError::from(e).with_help(hint)
 }
 
@@ -307,63 +182,6 @@ fn crypt(args: &CryptArgs, enc: Option<&EncryptArgs>, out: &mut dyn Write) -> Re
         }
     }
     Ok(())
-}
-
-#[cfg(feature = "esdk")]
-fn esdk_crypt(args: &CryptArgs, encrypt: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    use crate::esdk::{EsdkEncryptor, RawAesKeyring, text as esdk_text};
-    if args.csv.is_some() || args.keyring.is_some() {
-        return Err(CliError::usage(
-            "`--format esdk` works on values, not with `--csv` or `--keyring`",
-        )
-        .with_help("pass the values as arguments or lines of standard input"));
-    }
-    let mut ctx = Context::new(&args.table, &args.column).map_err(hint(
-        "name the table and the column with `--table` and `--column`, at most 8,192 bytes in all",
-    ))?;
-    if let Some(row) = &args.row {
-        ctx = ctx.with_row(row).map_err(hint("shorten `--row`"))?;
-    }
-    let Some(path) = &args.esdk_key else {
-        return Err(
-            CliError::usage("`--format esdk` needs `--esdk-key FILE`").with_help(
-                "write the raw AES wrapping key (32 bytes as hex or base64) to a private file",
-            ),
-        );
-    };
-    let Some((namespace, name)) = args.esdk_key_name.split_once('/') else {
-        return Err(CliError::usage(format!(
-            "`--esdk-key-name {}` is not NAMESPACE/NAME",
-            args.esdk_key_name
-        ))
-        .with_help(
-            "pass the key namespace and name the other ESDK writers use, e.g. `atrest/atrest`",
-        ));
-    };
-    let key = esdk_text::read_wrapping_key(path)?;
-    let keyring = Arc::new(RawAesKeyring::new(namespace, name, &key)?);
-    let enc = EsdkEncryptor::builder(keyring).build()?;
-    let (stdin, values) = (std::io::stdin(), &args.values);
-    let mut lines = stdin.lock();
-    let values = match values.is_empty() {
-        true => Values::Lines(&mut lines),
-        false => Values::Args(values),
-    };
-    let run = if encrypt {
-        esdk_text::encrypt_values
-    } else {
-        esdk_text::decrypt_values
-    };
-    run(&enc, &ctx, values, out)?;
-    Ok(())
-}
-
-#[cfg(not(feature = "esdk"))]
-fn esdk_crypt(_: &CryptArgs, _: bool, _: &mut dyn Write) -> Result<(), CliError> {
-    Err(
-        CliError::usage("this build has no ESDK support, so `--format esdk` cannot be used")
-            .with_help("rebuild with the `esdk` feature"),
-    )
 }
 
 fn batch_hint(e: BatchError, row_flag: &str) -> CliError {

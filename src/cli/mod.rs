@@ -8,6 +8,8 @@ mod advise;
 mod audit;
 mod aws_args;
 mod cell;
+mod cell_args;
+mod cell_esdk;
 mod error;
 mod evidence;
 mod inventory;
