@@ -120,7 +120,8 @@ pub struct AdviseArgs {
     /// Show options or variants side by side for these requirements, e.g. `1,2` or `6:tde-wallet,6:tde-kms-wrapped`
     #[arg(long, value_name = "PICKS", value_delimiter = ',')]
     pub compare: Vec<String>,
-    /// Fit terminal tables to this many columns (default: `COLUMNS` on a terminal, else 100)
+    /// Fit terminal tables to this many columns (default on a terminal: `COLUMNS`, else the terminal's width;
+    /// otherwise 100)
     #[arg(long, value_name = "COLUMNS")]
     pub width: Option<usize>,
     #[command(flatten)]
@@ -164,14 +165,19 @@ pub fn engine_support(
     }
 }
 
-/// The terminal width: `--width`, else `COLUMNS` when standard output is a terminal, else a fixed default.
+/// The width to fit: `--width`; on a terminal `COLUMNS` (shells rarely export it), else the terminal's own width;
+/// otherwise (a pipe, a file) a fixed default, so saved output does not depend on who ran it.
 fn width(flag: Option<usize>) -> usize {
     use std::io::IsTerminal;
     flag.or_else(|| {
-        std::io::stdout()
-            .is_terminal()
-            .then(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
-            .flatten()
+        let stdout = std::io::stdout();
+        if !stdout.is_terminal() {
+            return None;
+        }
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse().ok())
+            .or_else(|| terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0)))
     })
     .unwrap_or(render::DEFAULT_WIDTH)
 }
