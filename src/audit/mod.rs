@@ -1,7 +1,7 @@
 //! The audit pillar: collectors read RDS, EC2/EBS and KMS into a plain [`inventory::Inventory`]; pure checks turn it
 //! into findings; [`classify`] places every database on one of the seven encryption options; [`run`] assembles the
 //! [`report::Report`]; [`controls`] judges the catalog's compliance controls over it; [`provenance`] says where it
-//! came from. `crate::report` renders these; `crate::evidence` signs them.
+//! came from. The report writers render these, and evidence bundles sign them.
 //!
 //! Only [`collect`] needs the AWS SDK (feature `aws`); everything else audits a saved inventory offline.
 

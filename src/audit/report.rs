@@ -1,5 +1,5 @@
 //! The audit's result: every finding, every database's placement, every collection error, and the counts, in a
-//! fixed order. Produced by [`super::run`]; the writers in `crate::report` only render it.
+//! fixed order. Produced by [`super::run`]; the report writers only render it.
 
 use std::collections::BTreeMap;
 
