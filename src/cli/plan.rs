@@ -13,8 +13,17 @@ use crate::advisor::plan::{self, inventory, render, runbook::Principals};
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Fleet inventory: CSV with a header row, or TOML with [[database]] tables (docs/plan.md)
-    #[arg(long, short = 'i', value_name = "FILE")]
-    pub inventory: PathBuf,
+    #[arg(
+        long,
+        short = 'i',
+        value_name = "FILE",
+        required_unless_present = "from_audit",
+        conflicts_with = "from_audit"
+    )]
+    pub inventory: Option<PathBuf>,
+    /// Build the fleet from what an audit found: `atrest audit --format json` output or a saved inventory
+    #[arg(long, value_name = "FILE")]
+    pub from_audit: Option<PathBuf>,
     /// Requirements every database starts from (TOML); rows add their data classes and overrides
     #[arg(long, short = 'r', value_name = "FILE")]
     pub requirements: Option<PathBuf>,
@@ -29,9 +38,18 @@ pub struct PlanArgs {
     /// IAM principal that operates the databases and uses storage keys through RDS/EC2
     #[arg(long, value_name = "ARN")]
     pub db_operator: Option<String>,
-    /// IAM principal of the application that requests data keys for cell encryption
+    /// IAM principal of the application that writes cell-encrypted values (data keys, re-wrap)
     #[arg(long, value_name = "ARN")]
     pub app_principal: Option<String>,
+    /// IAM principal that only reads cell-encrypted values (decrypt)
+    #[arg(long, value_name = "ARN")]
+    pub app_reader: Option<String>,
+    /// The only role the generated SCP lets change key policies
+    #[arg(long, value_name = "ARN")]
+    pub break_glass_role: Option<String>,
+    /// Also write key policies, the SCP, one script per database and wave, and full runbooks into DIR
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Account that receives shared snapshots (repeatable)
     #[arg(long = "share-with", value_name = "ACCOUNT_ID")]
     pub share_with: Vec<String>,
@@ -50,14 +68,9 @@ fn account_id(s: &str, flag: &str) -> Result<(), CliError> {
     }
 }
 
-pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
-    let catalog = catalog()?;
-    account_id(&args.account_id, "--account-id")?;
-    for a in &args.share_with {
-        account_id(a, "--share-with")?;
-    }
-    let path = args.inventory.display().to_string();
-    let text = std::fs::read_to_string(&args.inventory).map_err(|e| {
+fn read_inventory(file: &std::path::Path) -> Result<Vec<inventory::DatabaseRow>, CliError> {
+    let path = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| {
         CliError::usage(format!("cannot read inventory `{path}`: {e}")).with_help("check the path")
     })?;
     let rows = if path.ends_with(".toml") {
@@ -71,6 +84,38 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
             ),
         );
     }?;
+    Ok(rows)
+}
+
+pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
+    let catalog = catalog()?;
+    account_id(&args.account_id, "--account-id")?;
+    for a in &args.share_with {
+        account_id(a, "--share-with")?;
+    }
+    let rows = match (&args.inventory, &args.from_audit) {
+        (_, Some(file)) => {
+            let path = file.display().to_string();
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                CliError::usage(format!("cannot read audit output `{path}`: {e}"))
+                    .with_help("check the path")
+            })?;
+            let estate = plan::estate::from_audit(catalog, &text, &path)?;
+            if !estate.skipped.is_empty() {
+                eprintln!(
+                    "warning: {} resource(s) without a known engine left out: {}",
+                    estate.skipped.len(),
+                    estate.skipped.join(", ")
+                );
+            }
+            estate.rows
+        }
+        (Some(file), None) => read_inventory(file)?,
+        (None, None) => {
+            return Err(CliError::usage("no fleet to plan")
+                .with_help("pass `--inventory FILE` or `--from-audit FILE`"));
+        }
+    };
     let base = match (&args.requirements, args.flags.is_empty()) {
         (None, true) => crate::advisor::Requirements::defaults(catalog),
         (file, _) => requirements(catalog, file.as_ref(), &args.flags)?,
@@ -85,11 +130,28 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
     if let Some(a) = args.app_principal {
         principals.app = a;
     }
+    if let Some(a) = args.app_reader {
+        principals.app_reader = a;
+    }
+    if let Some(a) = args.break_glass_role {
+        principals.break_glass = a;
+    }
     principals.share_with = args.share_with;
     let plan = plan::plan(catalog, &base, &rows, &principals)?;
+    let dir = args.out.as_ref().map(|d| d.display().to_string());
+    if let Some(d) = &args.out {
+        plan::script::write_out(&plan, &args.account_id, d).map_err(|e| {
+            CliError::failure(format!(
+                "cannot write the plan's files into `{}`: {e}",
+                d.display()
+            ))
+            .with_help("check that the directory is writable")
+        })?;
+    }
+    let files = dir.as_deref().map(|dir| render::Files { dir });
     match args.format {
         DecisionFormat::Table => render::text(&plan, out)?,
-        DecisionFormat::Markdown => render::markdown(&plan, out)?,
+        DecisionFormat::Markdown => render::markdown(&plan, files.as_ref(), out)?,
         DecisionFormat::Adr => crate::report::adr::plan(&plan, catalog, &today(), out)?,
         DecisionFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &plan)

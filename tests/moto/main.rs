@@ -12,3 +12,4 @@ mod cell_kms;
 #[cfg(feature = "esdk")]
 mod esdk_python;
 mod evidence;
+mod plan_exec;

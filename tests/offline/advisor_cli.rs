@@ -320,7 +320,7 @@ fn plan_gives_each_database_a_target_runbook_and_key_policies() {
     assert!(
         titles
             .iter()
-            .any(|t| t.contains("Cross-Region copies to eu-central-1"))
+            .any(|t| t.contains("Re-create DR in eu-central-1"))
     );
     let keys = payments["keys"].as_array().unwrap();
     let regions: Vec<&str> = keys.iter().map(|k| k["region"].as_str().unwrap()).collect();
@@ -332,8 +332,12 @@ fn plan_gives_each_database_a_target_runbook_and_key_policies() {
     let policy = keys[0]["policy"].to_string();
     assert!(policy.contains("rds.eu-west-1.amazonaws.com"));
     assert!(
-        policy.contains("\"aws:SourceAccount\":\"123456789012\""),
-        "the trusted DMS principal is pinned"
+        !policy.contains("dms.amazonaws.com"),
+        "DMS never uses the storage key, so it is no principal of it"
+    );
+    assert!(
+        keys[0]["notes"].to_string().contains("dms.amazonaws.com"),
+        "and the plan says why"
     );
     assert!(
         dbs[1]["runbook"]
@@ -367,7 +371,7 @@ fn plan_reads_toml_inventories_and_prints_markdown() {
     assert!(out.status.success(), "{}", stderr(&out));
     let md = stdout(&out);
     assert!(md.contains("## `claims`"));
-    assert!(md.contains("Re-key through a snapshot copy"));
+    assert!(md.contains("Restore the cluster snapshot under the new key"));
     assert!(md.contains("restore-db-cluster-from-snapshot"));
     assert!(md.contains("arn:aws:iam::444455556666:root"));
     assert!(md.contains("hipaa-encryption-rule-change"));

@@ -33,4 +33,5 @@ mod evidence_html;
 mod evidence_ocsf;
 mod evidence_tamper;
 mod layering;
+mod plan_runbooks;
 mod snapshots;

@@ -29,7 +29,7 @@ pub const DATA_CLASSES: [(&str, &str); 5] = [
     ("fedramp-high", "fedramp-high"),
 ];
 
-pub const CSV_COLUMNS: [&str; 11] = [
+pub const CSV_COLUMNS: [&str; 13] = [
     "name",
     "engine",
     "version",
@@ -41,6 +41,8 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "copy_regions",
     "trusted_services",
     "overrides",
+    "size_gib",
+    "sensitive_columns",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -61,6 +63,10 @@ pub struct DatabaseRow {
     pub trusted_services: Vec<String>,
     /// Requirement overrides for this database only: `section.key` -> value (lists comma-separated).
     pub overrides: BTreeMap<String, String>,
+    /// Allocated storage, when known: it decides the downtime estimate and the minimal-downtime path.
+    pub size_gib: Option<u64>,
+    /// `table.column` values that cell encryption protects; the cell key's policy is confined to them.
+    pub sensitive_columns: Vec<String>,
     /// Where the row came from, for messages (`file:line`).
     #[serde(skip)]
     pub origin: String,
@@ -138,11 +144,35 @@ fn validate(row: &DatabaseRow) -> Result<(), InventoryError> {
     }
     check_choice(at, "hosting", &row.hosting, &HOSTINGS)?;
     check_choice(at, "encryption", &row.encryption, &ENCRYPTIONS)?;
+    for c in &row.sensitive_columns {
+        if c.split_once('.')
+            .is_none_or(|(t, col)| t.is_empty() || col.is_empty())
+        {
+            return Err(InventoryError::new(
+                at,
+                format!("`sensitive_columns` has `{c}`"),
+                Some("name each column as `table.column`".into()),
+            ));
+        }
+    }
     for class in &row.data_classes {
         let names: Vec<&str> = DATA_CLASSES.iter().map(|(c, _)| *c).collect();
         check_choice(at, "data_classes", class, &names)?;
     }
     Ok(())
+}
+
+fn parse_size(at: &str, text: &str) -> Result<Option<u64>, InventoryError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        InventoryError::new(
+            at,
+            format!("`size_gib` is `{text}`"),
+            Some("give the allocated storage as whole GiB, e.g. `500`".into()),
+        )
+    })
 }
 
 fn parse_overrides(at: &str, text: &str) -> Result<BTreeMap<String, String>, InventoryError> {
@@ -227,6 +257,8 @@ pub fn from_csv(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryErr
             copy_regions: list(&get("copy_regions")),
             trusted_services: list(&get("trusted_services")),
             overrides: parse_overrides(&at, &get("overrides"))?,
+            size_gib: parse_size(&at, &get("size_gib"))?,
+            sensitive_columns: list(&get("sensitive_columns")),
             origin: at,
         };
         validate(&row)?;
@@ -271,6 +303,10 @@ struct TomlRow {
     trusted_services: Vec<String>,
     #[serde(default)]
     overrides: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    size_gib: Option<u64>,
+    #[serde(default)]
+    sensitive_columns: Vec<String>,
 }
 
 fn on_prem() -> String {
@@ -338,6 +374,8 @@ pub fn from_toml(text: &str, file: &str) -> Result<Vec<DatabaseRow>, InventoryEr
             copy_regions: r.copy_regions,
             trusted_services: r.trusted_services,
             overrides,
+            size_gib: r.size_gib,
+            sensitive_columns: r.sensitive_columns,
             origin,
         };
         validate(&row)?;

@@ -1,10 +1,16 @@
 //! `atrest plan`: a fleet inventory from a migration-planning session -> a recommendation, an ordered runbook and
 //! least-privilege key policies per database.
 
+pub mod estate;
+pub mod fleet;
+mod hosts;
 pub mod inventory;
+mod overlays;
 pub mod policy;
+pub mod rds;
 pub mod render;
 pub mod runbook;
+pub mod script;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +32,7 @@ pub struct DatabasePlan {
     pub current_encryption: String,
     pub data_classes: Vec<String>,
     pub recommendation: Recommendation,
+    pub downtime: fleet::Downtime,
     pub runbook: Vec<Step>,
     pub keys: Vec<ProposedKey>,
 }
@@ -36,6 +43,8 @@ pub struct Plan {
     pub catalog_version: String,
     /// How many databases land on each option (`0` = no option meets the requirements).
     pub summary: BTreeMap<u8, usize>,
+    /// Decisions taken once: the EBS default key per Region, the SCP, the migration waves.
+    pub fleet: fleet::Fleet,
     pub databases: Vec<DatabasePlan>,
 }
 
@@ -133,7 +142,7 @@ pub fn plan(
             .entry(rec.recommended.as_ref().map_or(0, |r| r.option))
             .or_insert(0) += 1;
         let (steps, keys) = runbook::build(row, &rec, catalog, principals);
-        databases.push(DatabasePlan {
+        let mut d = DatabasePlan {
             name: row.name.clone(),
             engine: row.engine.clone(),
             version: row.version.clone(),
@@ -142,14 +151,23 @@ pub fn plan(
             current_encryption: row.encryption.clone(),
             data_classes: row.data_classes.clone(),
             recommendation: rec,
+            downtime: fleet::Downtime {
+                class: fleet::DowntimeClass::None,
+                estimate_minutes: None,
+                basis: String::new(),
+            },
             runbook: steps,
             keys,
-        });
+        };
+        d.downtime = fleet::downtime(&d, row.size_gib);
+        databases.push(d);
     }
+    let fleet = fleet::build(&databases, principals);
     Ok(Plan {
         schema_version: SCHEMA_VERSION,
         catalog_version: catalog.version.clone(),
         summary,
+        fleet,
         databases,
     })
 }
