@@ -220,6 +220,9 @@ pub enum KeyringError {
     IndexKeyProvider,
     #[error("the blind-index key does not match its commitment")]
     IndexKeyCommitment,
+    /// A root stored by an earlier version, before roots carried a commitment.
+    #[error("{} holds a blind-index key without a commitment (written by an earlier version)", Named(path.as_deref(), "the keyring"))]
+    IndexKeyUncommitted { path: Option<PathBuf> },
     #[error("cannot unwrap the blind-index key: {source}")]
     IndexKeyUnwrap { source: ProviderError },
     #[error("key `{}` cannot be unwrapped: {source}", hex::encode(key_ref))]
@@ -295,6 +298,9 @@ impl Help for KeyringError {
                 "restore the keyring from a backup that holds the blind-index key; to index a column first encrypted without one, keep its new data keys in a new keyring".into()
             }
             Self::IndexKeyCommitment => "restore the keyring from a backup".into(),
+            Self::IndexKeyUncommitted { .. } => {
+                "check that the keyring file is the one you wrote, then record its blind-index commitments with `atrest cell commit-index-roots` and the keyring's master key".into()
+            }
             Self::IndexKeyProvider
             | Self::IndexKeyUnwrap { .. }
             | Self::Unwrap { .. }

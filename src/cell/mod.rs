@@ -58,7 +58,7 @@ pub use error::{
 };
 pub use index::{BlindIndex, DEFAULT_INDEX_LEN, IndexKey, MAX_INDEX_LEN, MIN_INDEX_LEN};
 pub use keyfile::{IoAction, KeyFileError, KeyFileProvider};
-pub use keyring::{Keyring, KeyringEntry};
+pub use keyring::{Allowance, Keyring, KeyringEntry, Leased};
 pub use keys::{DATA_KEY_LEN, DataKey, GeneratedKey, KeyProvider, KeyScope, ProviderKind};
 #[cfg(feature = "aws")]
 pub use kms::{KmsProvider, KmsSetupError};

@@ -33,6 +33,7 @@ pub fn run(args: CellArgs, out: &mut dyn Write) -> CliResult {
         CellCommand::Encrypt(a) => crypt(&a.crypt, Some(&a), out)?,
         CellCommand::Decrypt(a) => crypt(&a, None, out)?,
         CellCommand::Rewrap(a) => rewrap(&a, out)?,
+        CellCommand::CommitIndexRoots(a) => commit_index_roots(&a, out)?,
         CellCommand::Bench(a) => {
             let max = MAX_PLAINTEXT_LEN;
             let config = BenchConfig::new(a.sizes, Duration::from_millis(a.millis)).map_err(hint(format!(
@@ -242,5 +243,19 @@ fn rewrap(args: &RewrapArgs, out: &mut dyn Write) -> Result<(), CliError> {
     })?;
     let (keyring, id) = (args.keyring.display(), to.id());
     writeln!(out, "rewrapped {count} keys in `{keyring}` under `{id}`")?;
+    Ok(())
+}
+
+fn commit_index_roots(args: &CommitIndexRootsArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let provider = provider(&args.key, MAIN_FLAGS)?;
+    let keyring = Keyring::open_existing(&args.keyring).map_err(hint(KEYRING_HINT))?;
+    let count = keyring.commit_index_roots(provider.as_ref()).map_err(|e| {
+        hinted(e, Some("check that `--key-file` or `--kms-key-id` names the key the keyring was written with (nothing was changed)".into()))
+    })?;
+    let keyring = args.keyring.display();
+    writeln!(
+        out,
+        "recorded {count} blind-index commitments in `{keyring}`"
+    )?;
     Ok(())
 }

@@ -22,6 +22,8 @@ pub enum CellCommand {
     Decrypt(CryptArgs),
     /// Rewrap every data key of a keyring under a new KMS key or key file; the cells stay as they are
     Rewrap(RewrapArgs),
+    /// Record the commitments of blind-index keys that a keyring of an earlier version stored without one
+    CommitIndexRoots(CommitIndexRootsArgs),
     /// Measure cell encryption on this machine next to raw AES-256-GCM (ring)
     Bench(BenchArgs),
 }
@@ -119,6 +121,15 @@ pub struct RewrapArgs {
     /// New AWS KMS key that will wrap the data keys
     #[arg(long, value_name = "ARN")]
     pub to_kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitIndexRootsArgs {
+    /// Keyring file to update (replaced atomically); check first that it is the one you wrote
+    #[arg(long, value_name = "FILE")]
+    pub keyring: PathBuf,
+    #[command(flatten)]
+    pub key: KeySource,
 }
 
 #[derive(Debug, Args)]
