@@ -11,6 +11,7 @@ use crate::audit::provenance::{Attachment, Provenance};
 use crate::audit::report::Report;
 use crate::catalog::Catalog;
 
+pub mod access;
 pub mod adr;
 pub mod evidence_md;
 pub mod frameworks;
