@@ -144,3 +144,70 @@ fn iam_and_organisation_are_collected() {
         .unwrap();
     assert_eq!(key["grants"][0]["grant_id"], seeded.grant_id.as_str());
 }
+
+fn rows<'a>(report: &'a Value, key: &str, principal: &str) -> Vec<&'a Value> {
+    report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["arn"] == key)
+        .flat_map(|k| k["entries"].as_array().unwrap())
+        .filter(|e| e["principal"] == principal)
+        .collect()
+}
+
+fn has(rows: &[&Value], action: &str) -> bool {
+    rows.iter().any(|e| {
+        e["verdict"] == "allowed" && e["actions"].as_array().unwrap().iter().any(|a| a == action)
+    })
+}
+
+/// What was collected is evaluated: the key policy delegates to IAM, so the reader role's inline policy allows
+/// Decrypt; the bounded role's boundary (Describe only) takes it away; the grant reaches its grantee; the other
+/// account named by the key policy can decrypt.
+#[test]
+fn collected_keys_and_roles_are_evaluated_end_to_end() {
+    let seeded = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let (saved, _) = collect(dir.path());
+    let mut cmd = atrest();
+    cmd.args(["access", "--format", "json", "--inventory-in"])
+        .arg(&saved);
+    let out = run(&mut cmd);
+    // Exit 4: the endpoint lacks GetEbsDefaultKmsKeyId, so the inventory records one failed call.
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["inputs"]["iam"], "collected");
+    assert_eq!(report["inputs"]["scps"], "not applicable");
+    let db = report["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "access-pg")
+        .unwrap();
+    assert_eq!(db["key"], seeded.key.as_str());
+
+    let reader = rows(&report, &seeded.key, &seeded.reader);
+    assert!(has(&reader, "kms:Decrypt"), "{reader:?}");
+    assert_eq!(reader[0]["path"], "account-delegation");
+    assert!(!has(&reader, "kms:Encrypt"), "{reader:?}");
+
+    let bounded = rows(&report, &seeded.key, &seeded.bounded);
+    assert!(!has(&bounded, "kms:Decrypt"), "{bounded:?}");
+
+    let granted = rows(
+        &report,
+        &seeded.key,
+        &format!("arn:aws:iam::{ACCOUNT}:role/access-granted"),
+    );
+    assert!(
+        granted
+            .iter()
+            .any(|e| e["grant"] == seeded.grant_id.as_str() && e["path"] == "grant"),
+        "{granted:?}"
+    );
+
+    let partner = rows(&report, &seeded.key, "arn:aws:iam::444455556666:root");
+    assert!(has(&partner, "kms:Decrypt"), "{partner:?}");
+    assert_eq!(partner[0]["path"], "external-account");
+}
