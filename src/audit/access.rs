@@ -422,7 +422,7 @@ fn databases(inv: &Inventory) -> Vec<DatabaseAccess> {
     out
 }
 
-fn key_of(k: &KmsKey) -> Key {
+pub fn key_of(k: &KmsKey) -> Key {
     let kind = match (k.key_spec.as_deref(), k.key_usage.as_deref()) {
         (Some(spec), usage) => KeyKind::from_spec(spec, usage.unwrap_or("ENCRYPT_DECRYPT")),
         (None, _) => Some(KeyKind::Symmetric),
