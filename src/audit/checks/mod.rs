@@ -73,6 +73,10 @@ checks!(
     kms_key_policy_no_public_principal,
     kms_key_policy_service_confused_deputy,
     kms_key_policy_separation_of_duties,
+    kms_key_grants_no_external_grantee,
+    kms_key_no_unconstrained_create_grant,
+    kms_database_key_no_cross_account_decrypt,
+    shared_snapshot_not_aws_managed_key,
 );
 
 /// How a finding names the key behind a resource: alias or id and who manages it, or the raw reference when the
