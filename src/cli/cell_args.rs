@@ -22,6 +22,12 @@ pub enum CellCommand {
     Decrypt(CryptArgs),
     /// Rewrap every data key of a keyring under a new KMS key or key file; the cells stay as they are
     Rewrap(RewrapArgs),
+    /// Encrypt a live PostgreSQL column in place (or into a new column), resumably; `--decrypt` restores it
+    #[cfg(feature = "postgres")]
+    Migrate(Box<super::cell_migrate::MigrateArgs>),
+    /// Re-encrypt a live PostgreSQL column under new data keys (optionally under a new key source), resumably
+    #[cfg(feature = "postgres")]
+    Rotate(Box<super::cell_migrate::RotateArgs>),
     /// Measure cell encryption on this machine next to raw AES-256-GCM (ring)
     Bench(BenchArgs),
 }

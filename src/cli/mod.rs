@@ -10,6 +10,10 @@ mod aws_args;
 mod cell;
 mod cell_args;
 mod cell_esdk;
+#[cfg(feature = "postgres")]
+mod cell_migrate;
+#[cfg(feature = "postgres")]
+mod cell_migrate_args;
 mod error;
 mod evidence;
 mod inventory;
