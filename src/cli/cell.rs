@@ -37,6 +37,11 @@ pub fn run(args: CellArgs, out: &mut dyn Write) -> CliResult {
         CellCommand::Migrate(a) => return super::cell_migrate::migrate(&a, out),
         #[cfg(feature = "postgres")]
         CellCommand::Rotate(a) => return super::cell_migrate::rotate(&a, out),
+        #[cfg(not(feature = "postgres"))]
+        CellCommand::Migrate(_) | CellCommand::Rotate(_) => {
+            return Err(CliError::usage("this build has no PostgreSQL support")
+                .with_help("rebuild with the `postgres` feature"));
+        }
         CellCommand::Bench(a) => {
             let max = MAX_PLAINTEXT_LEN;
             let config = BenchConfig::new(a.sizes, Duration::from_millis(a.millis)).map_err(hint(format!(

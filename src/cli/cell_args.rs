@@ -23,11 +23,9 @@ pub enum CellCommand {
     /// Rewrap every data key of a keyring under a new KMS key or key file; the cells stay as they are
     Rewrap(RewrapArgs),
     /// Encrypt a live PostgreSQL column in place (or into a new column), resumably; `--decrypt` restores it
-    #[cfg(feature = "postgres")]
-    Migrate(Box<super::cell_migrate::MigrateArgs>),
+    Migrate(Box<super::cell_migrate_args::MigrateArgs>),
     /// Re-encrypt a live PostgreSQL column under new data keys (optionally under a new key source), resumably
-    #[cfg(feature = "postgres")]
-    Rotate(Box<super::cell_migrate::RotateArgs>),
+    Rotate(Box<super::cell_migrate_args::RotateArgs>),
     /// Measure cell encryption on this machine next to raw AES-256-GCM (ring)
     Bench(BenchArgs),
 }

@@ -1,4 +1,5 @@
-//! The flags of `atrest cell migrate` and `atrest cell rotate`.
+//! The flags of `atrest cell migrate` and `atrest cell rotate` (in every build, so the help is the same; without
+//! the `postgres` feature the commands say so).
 
 use std::path::PathBuf;
 
@@ -31,7 +32,7 @@ pub struct ColumnArgs {
     #[arg(long, value_name = "FILE")]
     pub keyring: Option<PathBuf>,
     /// Rows per batch (one transaction each)
-    #[arg(long, value_name = "ROWS", default_value_t = crate::migrate::DEFAULT_BATCH)]
+    #[arg(long, value_name = "ROWS", default_value_t = 1000)]
     pub batch_size: usize,
     /// This worker's part of the table, by row-key range: INDEX/COUNT, from 0 (e.g. `$JOB_COMPLETION_INDEX/4`)
     #[arg(long, value_name = "INDEX/COUNT", default_value = "0/1")]

@@ -12,7 +12,6 @@ mod cell_args;
 mod cell_esdk;
 #[cfg(feature = "postgres")]
 mod cell_migrate;
-#[cfg(feature = "postgres")]
 mod cell_migrate_args;
 mod error;
 mod evidence;
