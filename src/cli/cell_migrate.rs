@@ -27,7 +27,7 @@ pub fn migrate(args: &MigrateArgs, out: &mut dyn Write) -> Result<Outcome, CliEr
         ..target(&args.column)
     };
     let from = provider(&args.key, MAIN_FLAGS)?;
-    let cells = encryptor(&from, &args.column)?;
+    let cells = encryptor(&from, keyring(&args.column)?)?;
     run(
         &args.db,
         &args.column,
@@ -52,9 +52,10 @@ pub fn rotate(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome, CliErro
             provider(&to, ["--to-key-file", "--to-kms-key-id"])?
         }
     };
-    let cells = encryptor(&from, &args.column)?;
-    // Its own cache: new data keys.
-    let new = encryptor(&to, &args.column)?;
+    let keyring = keyring(&args.column)?;
+    let cells = encryptor(&from, keyring.clone())?;
+    // Its own cache, so new data keys; the same keyring, which stores them too.
+    let new = encryptor(&to, keyring)?;
     let target = target(&args.column);
     run(
         &args.db,
@@ -77,16 +78,23 @@ fn target(args: &ColumnArgs) -> Target {
     }
 }
 
+fn keyring(args: &ColumnArgs) -> Result<Option<Arc<Keyring>>, CliError> {
+    let Some(path) = &args.keyring else {
+        return Ok(None);
+    };
+    let keyring = Keyring::open(path).map_err(hint(
+        "pass a file written by `atrest cell encrypt --keyring`",
+    ))?;
+    Ok(Some(Arc::new(keyring)))
+}
+
 fn encryptor(
     provider: &Arc<dyn KeyProvider>,
-    args: &ColumnArgs,
+    keyring: Option<Arc<Keyring>>,
 ) -> Result<CellEncryptor, CliError> {
     let mut builder = CellEncryptor::builder(Arc::clone(provider));
-    if let Some(path) = &args.keyring {
-        let keyring = Keyring::open(path).map_err(hint(
-            "pass a file written by `atrest cell encrypt --keyring`",
-        ))?;
-        builder = builder.keyring(Arc::new(keyring));
+    if let Some(keyring) = keyring {
+        builder = builder.keyring(keyring);
     }
     Ok(builder.build()?)
 }
@@ -111,8 +119,7 @@ fn run(
     let mut client = migrate::connect(db.database_url.as_deref()).map_err(flag_hint)?;
     let plan = migrate::resolve(&mut client, target, direction).map_err(flag_hint)?;
     if args.dry_run {
-        let estimate = migrate::estimate(&mut client, &plan, to.unwrap_or(cells), &options)
-            .map_err(flag_hint)?;
+        let estimate = migrate::estimate(&mut client, &plan, cells, &options).map_err(flag_hint)?;
         writeln!(
             out,
             "dry run: {} column `{}` of `{}`, shard {shard}",

@@ -222,3 +222,56 @@ fn the_dry_run_estimates_and_writes_nothing() {
         .get(0);
     assert!(!exists);
 }
+
+#[test]
+fn the_compact_form_with_a_keyring_rotates_and_restores_and_a_rotation_dry_run_writes_nothing() {
+    use std::sync::Arc;
+
+    use atrest::cell::{CellEncryptor, KeyFileProvider, Keyring};
+
+    let url = db::fresh("pg_keyring");
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (
+        db::key_file(dir.path(), "old.key"),
+        db::key_file(dir.path(), "new.key"),
+    );
+    let ring = dir.path().join("users.keyring.json");
+    let (o, n, r) = (
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        ring.to_str().unwrap(),
+    );
+    let mut client = db::connect(&url);
+    let original = db::users(&mut client, 4000);
+    let call = |head: &[&str]| {
+        let mut all = head.to_vec();
+        all.extend_from_slice(&[
+            "--table",
+            "users",
+            "--column",
+            "ssn",
+            "--keyring",
+            r,
+            "--batch-size",
+            "700",
+        ]);
+        run_ok(&url, &all)
+    };
+    let compact = |key: &std::path::Path| {
+        CellEncryptor::builder(Arc::new(KeyFileProvider::open(key).unwrap()))
+            .keyring(Arc::new(Keyring::open(&ring).unwrap()))
+            .build()
+            .unwrap()
+    };
+
+    call(&["migrate", "--key-file", o]);
+    assert_opens_to(&mut client, &compact(&old), "users", "ssn", &original);
+    let before = db::values(&mut client, "users", "ssn");
+    let out = call(&["rotate", "--key-file", o, "--to-key-file", n, "--dry-run"]);
+    assert!(out.contains("rows:            3959"), "{out}");
+    assert_eq!(db::values(&mut client, "users", "ssn"), before);
+    call(&["rotate", "--key-file", o, "--to-key-file", n]);
+    assert_opens_to(&mut client, &compact(&new), "users", "ssn", &original);
+    call(&["migrate", "--decrypt", "--key-file", n]);
+    assert_eq!(db::values(&mut client, "users", "ssn"), original);
+}
