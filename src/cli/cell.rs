@@ -34,6 +34,15 @@ pub fn run(args: CellArgs, out: &mut dyn Write) -> CliResult {
         CellCommand::Decrypt(a) => crypt(&a, None, out)?,
         CellCommand::Rewrap(a) => rewrap(&a, out)?,
         CellCommand::CommitIndexRoots(a) => commit_index_roots(&a, out)?,
+        #[cfg(feature = "postgres")]
+        CellCommand::Migrate(a) => return super::cell_migrate::migrate(&a, out),
+        #[cfg(feature = "postgres")]
+        CellCommand::Rotate(a) => return super::cell_migrate::rotate(&a, out),
+        #[cfg(not(feature = "postgres"))]
+        CellCommand::Migrate(_) | CellCommand::Rotate(_) => {
+            return Err(CliError::usage("this build has no PostgreSQL support")
+                .with_help("rebuild with the `postgres` feature"));
+        }
         CellCommand::Bench(a) => {
             let max = MAX_PLAINTEXT_LEN;
             let config = BenchConfig::new(a.sizes, Duration::from_millis(a.millis)).map_err(hint(format!(
@@ -60,7 +69,10 @@ pub(super) fn hint<E: Help + 'static>(hint: impl Into<String>) -> impl FnOnce(E)
 }
 
 /// Opens the key file or KMS key named by a pair of flags (`flags`: their names).
-fn provider(key: &KeySource, flags: [&str; 2]) -> Result<Arc<dyn KeyProvider>, CliError> {
+pub(super) fn provider(
+    key: &KeySource,
+    flags: [&str; 2],
+) -> Result<Arc<dyn KeyProvider>, CliError> {
     let [file_flag, kms_flag] = flags;
     match (&key.key_file, &key.kms_key_id) {
         (Some(path), _) => {
@@ -97,7 +109,7 @@ fn provider(key: &KeySource, flags: [&str; 2]) -> Result<Arc<dyn KeyProvider>, C
     }
 }
 
-const MAIN_FLAGS: [&str; 2] = ["--key-file", "--kms-key-id"];
+pub(super) const MAIN_FLAGS: [&str; 2] = ["--key-file", "--kms-key-id"];
 const KEYRING_HINT: &str = "pass a file written by `atrest cell encrypt --keyring`";
 
 /// What `encrypt` or `decrypt` does, every flag checked before any file is opened or key fetched.

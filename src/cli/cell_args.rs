@@ -24,6 +24,10 @@ pub enum CellCommand {
     Rewrap(RewrapArgs),
     /// Record the commitments of blind-index keys that a keyring of an earlier version stored without one
     CommitIndexRoots(CommitIndexRootsArgs),
+    /// Encrypt a live PostgreSQL column in place (or into a new column), resumably; `--decrypt` restores it
+    Migrate(Box<super::cell_migrate_args::MigrateArgs>),
+    /// Re-encrypt a live PostgreSQL column under new data keys (optionally under a new key source), resumably
+    Rotate(Box<super::cell_migrate_args::RotateArgs>),
     /// Measure cell encryption on this machine next to raw AES-256-GCM (ring)
     Bench(BenchArgs),
 }

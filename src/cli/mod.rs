@@ -11,6 +11,9 @@ mod aws_args;
 mod cell;
 mod cell_args;
 mod cell_esdk;
+#[cfg(feature = "postgres")]
+mod cell_migrate;
+mod cell_migrate_args;
 mod error;
 mod evidence;
 mod inventory;
