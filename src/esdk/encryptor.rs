@@ -314,29 +314,9 @@ impl EsdkEncryptor {
         Ok(key)
     }
 
-    /// Takes one message of `len` bytes from the cache entry of `scope`, or makes a new entry for messages under
-    /// `context` (which `scope` identifies whole when the keyring does not wrap locally).
-    fn reserve(
-        &self,
-        scope: &[u8],
-        context: &EncryptionContext,
-        len: usize,
-    ) -> Result<Arc<Materials>, EsdkError> {
-        let now = Instant::now();
-        let len = len as u64;
-        let limits = self.cache_limits;
-        let mut cache = lock(&self.encrypt_cache);
-        if let Some(e) = cache.get_mut(scope) {
-            if now.duration_since(e.created) < limits.max_age
-                && e.messages_left > 0
-                && e.bytes_left >= len
-            {
-                e.messages_left -= 1;
-                e.bytes_left -= len;
-                return Ok(Arc::clone(&e.materials));
-            }
-            cache.remove(scope);
-        }
+    /// A new data key (from the keyring when it calls a key service, else random), with the signing key of a signed
+    /// suite and, from a key service, the encrypted data keys bound to `context`.
+    fn new_materials(&self, context: &EncryptionContext) -> Result<Materials, EsdkError> {
         let signing = match self.suite.signature {
             Some(_) => {
                 let pair = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_ASN1_SIGNING)
@@ -353,8 +333,6 @@ impl EsdkEncryptor {
         let (data_key, edks) = if self.keyring.wraps_locally() {
             (Zeroizing::new(random::<32>()?.to_vec()), None)
         } else {
-            // The key service is called with the cache lock held, so concurrent writers of one context make one
-            // call, not one each.
             let serialized = serialized_context(context, signing.as_ref())?;
             let (key, edks) = self.keyring.generate(self.suite, &serialized)?;
             (key, Some(edks))
@@ -362,12 +340,44 @@ impl EsdkEncryptor {
         if data_key.len() != self.suite.key_len {
             return Err(EsdkError::Internal("data key length"));
         }
-        let materials = Arc::new(Materials {
+        Ok(Materials {
             data_key,
             signing,
             edks,
-        });
+        })
+    }
+
+    /// Takes one message of `len` bytes from the cache entry of `scope`, or makes a new entry for messages under
+    /// `context` (which `scope` identifies whole when the keyring does not wrap locally).
+    fn reserve(
+        &self,
+        scope: &[u8],
+        context: &EncryptionContext,
+        len: usize,
+    ) -> Result<Arc<Materials>, EsdkError> {
+        let now = Instant::now();
+        let len = len as u64;
+        let limits = self.cache_limits;
+        {
+            let mut cache = lock(&self.encrypt_cache);
+            if let Some(e) = cache.get_mut(scope) {
+                if now.duration_since(e.created) < limits.max_age
+                    && e.messages_left > 0
+                    && e.bytes_left >= len
+                {
+                    e.messages_left -= 1;
+                    e.bytes_left -= len;
+                    return Ok(Arc::clone(&e.materials));
+                }
+                cache.remove(scope);
+            }
+        }
+        // New materials are made without the lock, so a slow key service (or a signing key) does not stall the
+        // writers of other contexts; writers racing on one context each make an entry, and the last one stays.
+        let materials = Arc::new(self.new_materials(context)?);
+        let mut cache = lock(&self.encrypt_cache);
         if cache.len() >= limits.max_entries
+            && !cache.contains_key(scope)
             && let Some(oldest) = cache
                 .iter()
                 .min_by_key(|(_, e)| e.created)
