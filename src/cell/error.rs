@@ -127,6 +127,9 @@ pub enum ContextError {
     ReservedKey { key: String },
     #[error("the encoded context is {len} bytes, over the limit of {max}")]
     TooLong { len: usize, max: usize },
+    /// A format whose context holds text only (the ESDK's encryption context) met a row of other bytes.
+    #[error("the row is not UTF-8 text, which this format's context requires")]
+    RowNotText,
 }
 
 /// Cache limits out of range.
@@ -244,6 +247,7 @@ impl Help for ContextError {
                 "use a non-empty key that does not start with `atrest:`".into()
             }
             Self::TooLong { .. } => "shorten the names and values".into(),
+            Self::RowNotText => "bind the cells to a text column, such as the primary key".into(),
         })
     }
 

@@ -151,7 +151,7 @@ impl TryFrom<(&CryptArgs, Option<usize>)> for Job {
 
 fn crypt(args: &CryptArgs, enc: Option<&EncryptArgs>, out: &mut dyn Write) -> Result<(), CliError> {
     if args.format == Format::Esdk {
-        return esdk_crypt(args, enc.is_some(), out);
+        return esdk_crypt(args, enc, out);
     }
     let blind_index = enc.filter(|e| e.blind_index).map(|e| e.index_length);
     let job = Job::try_from((args, blind_index))?;
@@ -211,7 +211,7 @@ fn batch_hint(e: BatchError, row_flag: &str) -> CliError {
     hinted(e, hint)
 }
 
-fn csv_hint(e: CsvError) -> CliError {
+pub(super) fn csv_hint(e: CsvError) -> CliError {
     let hint = match e {
         CsvError::Batch(b) => return batch_hint(b, "`--row-key`"),
         CsvError::Open { .. } => Some("check the path given to `--csv`".into()),

@@ -79,7 +79,7 @@ pub struct CryptArgs {
     /// New CSV file to write (never overwritten; the input is never changed in place)
     #[arg(long, value_name = "FILE", requires = "csv")]
     pub out: Option<PathBuf>,
-    /// Ciphertext format: atrest's, or AWS Encryption SDK messages (raw AES keyring, suite 0478)
+    /// Ciphertext format: atrest's, or AWS Encryption SDK messages (suite 0478; raw AES or KMS keyring)
     #[arg(long, value_enum, default_value_t = Format::Cell)]
     pub format: Format,
     /// With `--format esdk`: file of the raw AES wrapping key (hex or base64)
