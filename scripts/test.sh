@@ -11,12 +11,16 @@ need=()
 command -v python3 >/dev/null || need+=(python3 python3-venv)
 # The HTML report is checked in a real headless browser (tests/offline/evidence_html.rs, tests/moto/evidence.rs).
 command -v chromium >/dev/null || need+=(chromium)
+# `cell migrate` is tested against a real PostgreSQL server (tests/pg), a throw-away cluster of scripts/pg-start.sh.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [[ ${#need[@]} -gt 0 ]]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
 eval "$("$root/scripts/moto-start.sh")"
-trap '"$root/scripts/moto-stop.sh"' EXIT
+trap '"$root/scripts/moto-stop.sh"; "$root/scripts/pg-stop.sh"' EXIT
+eval "$("$root/scripts/pg-start.sh")"
+export ATREST_TEST_PG_URL
 
 # Only the local endpoint is ever called: fixed test credentials, no profile files, no instance metadata.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

@@ -27,6 +27,8 @@ pub mod error;
 pub mod esdk;
 pub mod evidence;
 pub mod fsutil;
+#[cfg(feature = "postgres")]
+pub mod migrate;
 pub mod model;
 pub mod report;
 pub mod suggest;

@@ -52,6 +52,13 @@ pub struct Inventory {
     pub db_hosts: Vec<DbHost>,
     #[serde(default)]
     pub kms_keys: Vec<KmsKey>,
+    /// The account's IAM users, groups, roles and managed policies (IAM GetAccountAuthorizationDetails). `None`: not
+    /// collected (the call failed, or the inventory was saved by a version that did not read IAM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<IamDetails>,
+    /// The account's organisation and the SCPs and RCPs that apply to it. `None`: not collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrgDetails>,
     /// Every API call that failed; the inventory is partial where these say so.
     #[serde(default)]
     pub errors: Vec<CollectError>,
@@ -81,6 +88,8 @@ impl Default for Inventory {
             ebs_region_settings: Vec::new(),
             db_hosts: Vec::new(),
             kms_keys: Vec::new(),
+            iam: None,
+            organization: None,
             errors: Vec::new(),
         }
     }
@@ -282,6 +291,91 @@ pub struct KmsGrant {
     /// `EncryptionContextSubset`: the operation's context must include this.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub encryption_context_subset: BTreeMap<String, String>,
+}
+
+/// What IAM GetAccountAuthorizationDetails returned: the account's users, groups and roles with their policies, and
+/// the managed policies they refer to. Policy documents are JSON (IAM's URL encoding is undone by the collector).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamDetails {
+    #[serde(default)]
+    pub users: Vec<IamPrincipal>,
+    #[serde(default)]
+    pub roles: Vec<IamPrincipal>,
+    #[serde(default)]
+    pub groups: Vec<IamGroup>,
+    /// Managed policies (customer and AWS managed) with their default version's document.
+    #[serde(default)]
+    pub policies: Vec<IamManagedPolicy>,
+}
+
+/// An IAM user or role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamPrincipal {
+    pub arn: String,
+    pub name: String,
+    #[serde(default)]
+    pub inline_policies: Vec<IamInlinePolicy>,
+    /// ARNs of the attached managed policies.
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+    /// Names of the groups a user belongs to (always empty for roles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// ARN of the managed policy set as permissions boundary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamGroup {
+    pub arn: String,
+    pub name: String,
+    #[serde(default)]
+    pub inline_policies: Vec<IamInlinePolicy>,
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamInlinePolicy {
+    pub name: String,
+    pub document: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamManagedPolicy {
+    pub arn: String,
+    pub name: String,
+    /// The default version's document; `None` when IAM did not return it.
+    #[serde(default)]
+    pub document: Option<String>,
+}
+
+/// The account's place in AWS Organizations. `id` is `None` when the account belongs to no organisation, so no SCP
+/// or RCP applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgDetails {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub management_account: Option<String>,
+    /// The targets from the root down to the account (`r-...`, `ou-...`, the account id), when they could be read.
+    #[serde(default)]
+    pub path: Option<Vec<String>>,
+    /// The SCPs attached at each level of `path`, root first. `None`: not read (a member account usually cannot).
+    #[serde(default)]
+    pub scps: Option<Vec<Vec<OrgPolicy>>>,
+    /// The RCPs attached at each level of `path`, root first. `None`: not read.
+    #[serde(default)]
+    pub rcps: Option<Vec<Vec<OrgPolicy>>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgPolicy {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub document: String,
 }
 
 /// Which kind of key store holds a key's material.

@@ -83,6 +83,36 @@ struct Left {
     bytes: u64,
 }
 
+/// A data key made or reused for encryption, with what this process may encrypt under it (its limits, for a key it
+/// made alone; a share of them, for a key a keyring lends across processes) and how long it has been in use.
+pub(crate) struct Fresh {
+    pub key: CellKey,
+    pub messages: u64,
+    pub bytes: u64,
+    pub age: Duration,
+}
+
+impl Fresh {
+    pub(crate) fn whole(key: CellKey, limits: &CacheLimits) -> Self {
+        Fresh {
+            key,
+            messages: limits.max_messages,
+            bytes: limits.max_bytes,
+            age: Duration::ZERO,
+        }
+    }
+
+    /// Decryption counts nothing.
+    fn for_decrypt(key: CellKey) -> Self {
+        Fresh {
+            key,
+            messages: u64::MAX,
+            bytes: u64::MAX,
+            age: Duration::ZERO,
+        }
+    }
+}
+
 impl Budget {
     fn new(messages: u64, bytes: u64) -> Self {
         Budget(Mutex::new(Left { messages, bytes }))
@@ -357,7 +387,7 @@ impl KeyCache {
         &self,
         cache_key: &[u8],
         len: usize,
-        fill: &dyn Fn() -> Result<CellKey, CellError>,
+        fill: &dyn Fn() -> Result<Fresh, CellError>,
         seal: impl FnOnce(&CellKey) -> Result<R, CellError>,
     ) -> Result<R, CellError> {
         let generation = self.generation.load(Ordering::Acquire);
@@ -426,7 +456,7 @@ impl KeyCache {
                 });
                 return seal(&key);
             }
-            self.fill_once(cache_key, true, fill)?;
+            self.fill_once(cache_key, fill)?;
         }
     }
 
@@ -499,7 +529,7 @@ impl KeyCache {
             if let Some(found) = self.peek_until(cache_key) {
                 break found;
             }
-            self.fill_once(cache_key, false, fill)?;
+            self.fill_once(cache_key, &|| fill().map(Fresh::for_decrypt))?;
         };
         let slot = Slot {
             cache: self.id,
@@ -560,12 +590,24 @@ impl KeyCache {
         sizes: &[usize],
         fill: &dyn Fn() -> Result<CellKey, CellError>,
     ) -> Result<(Arc<CellKey>, usize), CellError> {
+        self.reserve_fresh(cache_key, sizes, &|| {
+            fill().map(|key| Fresh::whole(key, &self.limits))
+        })
+    }
+
+    /// Like [`KeyCache::reserve`], with a fill that says what this process may encrypt under the key it returns.
+    pub(crate) fn reserve_fresh(
+        &self,
+        cache_key: &[u8],
+        sizes: &[usize],
+        fill: &dyn Fn() -> Result<Fresh, CellError>,
+    ) -> Result<(Arc<CellKey>, usize), CellError> {
         self.check_fork();
         loop {
             if let Some(hit) = self.take(cache_key, sizes) {
                 return Ok(hit);
             }
-            self.fill_once(cache_key, true, fill)?;
+            self.fill_once(cache_key, fill)?;
         }
     }
 
@@ -579,13 +621,13 @@ impl KeyCache {
             if let Some(key) = self.peek(cache_key) {
                 return Ok(key);
             }
-            self.fill_once(cache_key, false, fill)?;
+            self.fill_once(cache_key, &|| fill().map(Fresh::for_decrypt))?;
         }
     }
 
     /// Adds a key for decryption that the caller already holds (one it just created).
     pub fn insert_for_decrypt(&self, cache_key: Vec<u8>, key: Arc<CellKey>) {
-        self.insert(cache_key, key, u64::MAX, u64::MAX);
+        self.insert(cache_key, key, u64::MAX, u64::MAX, Duration::ZERO);
     }
 
     fn take(&self, cache_key: &[u8], sizes: &[usize]) -> Option<(Arc<CellKey>, usize)> {
@@ -630,8 +672,7 @@ impl KeyCache {
     fn fill_once(
         &self,
         cache_key: &[u8],
-        for_encrypt: bool,
-        fill: &dyn Fn() -> Result<CellKey, CellError>,
+        fill: &dyn Fn() -> Result<Fresh, CellError>,
     ) -> Result<(), CellError> {
         let own = Arc::new(Flight::default());
         let waiting = {
@@ -655,22 +696,32 @@ impl KeyCache {
             flight: own,
             outcome: None,
         };
-        let outcome = fill().map(|key| {
-            let (messages, bytes) = if for_encrypt {
-                (self.limits.max_messages, self.limits.max_bytes)
-            } else {
-                (u64::MAX, u64::MAX)
-            };
-            self.insert(cache_key.to_vec(), Arc::new(key), messages, bytes);
+        let outcome = fill().map(|fresh| {
+            self.insert(
+                cache_key.to_vec(),
+                Arc::new(fresh.key),
+                fresh.messages,
+                fresh.bytes,
+                fresh.age,
+            );
         });
         guard.outcome = Some(outcome.clone());
         drop(guard);
         outcome
     }
 
-    fn insert(&self, cache_key: Vec<u8>, key: Arc<CellKey>, messages: u64, bytes: u64) {
+    fn insert(
+        &self,
+        cache_key: Vec<u8>,
+        key: Arc<CellKey>,
+        messages: u64,
+        bytes: u64,
+        age: Duration,
+    ) {
         let mut entries = lock(&self.entries);
-        let created = Instant::now();
+        // A key reused from a keyring expires when its first use does, not a full age after this process took it.
+        let now = Instant::now();
+        let created = now.checked_sub(age).unwrap_or(now);
         if !entries.map.contains_key(&cache_key) {
             while entries.map.len() >= self.limits.max_entries && entries.evict_oldest() {}
         }
@@ -800,7 +851,7 @@ mod tests {
     fn a_child_process_stops_using_its_parents_budgets_within_one_lease() {
         let cache = KeyCache::new(CacheLimits::default()).unwrap();
         let fills = AtomicUsize::new(0);
-        let fill = counting_fill(&fills);
+        let fill = || counting_fill(&fills)().map(|k| Fresh::whole(k, cache.limits()));
         let commitments = |n: usize| -> Vec<[u8; 32]> {
             (0..n)
                 .map(|_| {
@@ -811,7 +862,7 @@ mod tests {
                 .collect()
         };
         let first = commitments(1);
-        cache.insert_for_decrypt(b"d".to_vec(), Arc::new(fill().unwrap()));
+        cache.insert_for_decrypt(b"d".to_vec(), Arc::new(fill().unwrap().key));
         let before_fork = fills.load(Ordering::SeqCst);
         // "fork": the recorded pid is no longer ours.
         cache.pid.store(0, Ordering::SeqCst);
@@ -823,9 +874,9 @@ mod tests {
         assert_eq!(cache.pid.load(Ordering::SeqCst), std::process::id());
         assert!(cache.peek_until(b"d").is_some(), "decryption keys are kept");
         // Batches check at once.
-        let batch = cache.reserve(b"b", &[1], &fill).unwrap().0;
+        let batch = cache.reserve_fresh(b"b", &[1], &fill).unwrap().0;
         cache.pid.store(0, Ordering::SeqCst);
-        let again = cache.reserve(b"b", &[1], &fill).unwrap().0;
+        let again = cache.reserve_fresh(b"b", &[1], &fill).unwrap().0;
         assert_ne!(batch.commitment(), again.commitment());
     }
 
@@ -837,7 +888,7 @@ mod tests {
         };
         let cache = KeyCache::new(limits).unwrap();
         let fills = AtomicUsize::new(0);
-        let fill = counting_fill(&fills);
+        let fill = || counting_fill(&fills)().map(|k| Fresh::whole(k, &limits));
         let per_key = Mutex::new(HashMap::<[u8; 32], u64>::new());
         std::thread::scope(|s| {
             for _ in 0..4 {

@@ -20,6 +20,37 @@ use super::text::{BATCH, BatchError, Position};
 use crate::error::Help;
 use crate::fsutil;
 
+/// How the cells of a column are sealed and opened: atrest's cell format ([`CellEncryptor`]), or another format
+/// under the same contexts (the ESDK's messages, `crate::esdk::EsdkEncryptor`).
+pub trait ColumnCipher {
+    /// Seals each value under its context, as one line of text each.
+    fn seal_batch(&self, cells: &[(&Context, &[u8])]) -> Result<Vec<String>, CellError>;
+    /// Opens each text under its context; every failure of a value is [`CellError::Decrypt`].
+    fn open_batch(&self, contexts: &[&Context], texts: &[&[u8]])
+    -> Vec<Result<Vec<u8>, CellError>>;
+    /// The blind index of a column.
+    fn blind_index(&self, context: &Context, len: usize) -> Result<BlindIndex, CellError>;
+}
+
+impl ColumnCipher for CellEncryptor {
+    fn seal_batch(&self, cells: &[(&Context, &[u8])]) -> Result<Vec<String>, CellError> {
+        let sealed = self.encrypt_batch(cells)?;
+        Ok(sealed.iter().map(|s| format::to_text(s)).collect())
+    }
+
+    fn open_batch(
+        &self,
+        contexts: &[&Context],
+        texts: &[&[u8]],
+    ) -> Vec<Result<Vec<u8>, CellError>> {
+        self.decrypt_text_batch(contexts, texts)
+    }
+
+    fn blind_index(&self, context: &Context, len: usize) -> Result<BlindIndex, CellError> {
+        CellEncryptor::blind_index(self, context, len)
+    }
+}
+
 /// What a named column is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnRole {
@@ -223,7 +254,7 @@ enum Mode {
 /// records were written.
 pub fn encrypt_column<R: Read, W: Write>(
     job: &ColumnJob,
-    cells: &CellEncryptor,
+    cells: &dyn ColumnCipher,
     reader: &mut csv::Reader<R>,
     writer: &mut csv::Writer<W>,
 ) -> Result<usize, CsvError> {
@@ -238,7 +269,7 @@ pub fn encrypt_column<R: Read, W: Write>(
 /// Copies the records of `reader` to `writer` with the job's column decrypted. Stops at the first cell that fails.
 pub fn decrypt_column<R: Read, W: Write>(
     job: &ColumnJob,
-    cells: &CellEncryptor,
+    cells: &dyn ColumnCipher,
     reader: &mut csv::Reader<R>,
     writer: &mut csv::Writer<W>,
 ) -> Result<usize, CsvError> {
@@ -250,7 +281,7 @@ pub fn decrypt_column<R: Read, W: Write>(
 /// run fails). The input is never changed.
 pub fn encrypt_file(
     job: &ColumnJob,
-    cells: &CellEncryptor,
+    cells: &dyn ColumnCipher,
     input: &Path,
     output: &Path,
 ) -> Result<usize, CsvError> {
@@ -263,7 +294,7 @@ pub fn encrypt_file(
 /// run fails): a decrypted file holds plaintext.
 pub fn decrypt_file(
     job: &ColumnJob,
-    cells: &CellEncryptor,
+    cells: &dyn ColumnCipher,
     input: &Path,
     output: &Path,
 ) -> Result<usize, CsvError> {
@@ -321,7 +352,7 @@ fn file(
 
 fn run<R: Read, W: Write>(
     job: &ColumnJob,
-    cells: &CellEncryptor,
+    cells: &dyn ColumnCipher,
     located: &Located,
     mode: &Mode,
     reader: &mut csv::Reader<R>,
@@ -394,11 +425,10 @@ fn run<R: Read, W: Write>(
                     last: first + batch.len(),
                 };
                 let sealed = cells
-                    .encrypt_batch(&pairs)
+                    .seal_batch(&pairs)
                     .map_err(|e| BatchError::encrypting(at, e))?;
-                for ((record, sealed), (_, value)) in batch.iter().zip(sealed).zip(&pairs) {
+                for ((record, text), (_, value)) in batch.iter().zip(sealed).zip(&pairs) {
                     let idx = index.map(|i| i.compute_hex(value));
-                    let text = format::to_text(&sealed);
                     writer
                         .write_byte_record(&with_column(
                             record,
@@ -412,7 +442,7 @@ fn run<R: Read, W: Write>(
             Mode::Decrypt => {
                 let contexts: Vec<&Context> = contexts.iter().collect();
                 let texts: Vec<&[u8]> = values.collect();
-                let plains = cells.decrypt_text_batch(&contexts, &texts);
+                let plains = cells.open_batch(&contexts, &texts);
                 for (i, (record, plain)) in batch.iter().zip(plains).enumerate() {
                     let plain = plain.map_err(|e| BatchError::decrypting(at(i), e))?;
                     writer

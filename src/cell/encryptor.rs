@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use ring::digest;
 
-use super::cache::{CacheLimits, KeyCache};
+use super::cache::{CacheLimits, Fresh, KeyCache};
 use super::context::Context;
-use super::error::CellError;
+use super::error::{CellError, KeyringError};
 use super::format::{self, Decoded, KeyBinding, MAX_PLAINTEXT_LEN};
 use super::index::BlindIndex;
-use super::keyring::{Keyring, KeyringEntry};
-use super::keys::{KeyProvider, fill_random};
+use super::keyring::{self, Keyring, KeyringEntry};
+use super::keys::{DataKey, KeyProvider, fill_random};
 use super::suite::{CellKey, KEY_REF_LEN, NONCE_LEN, TAG_LEN};
 
 const PURPOSE_ENCRYPT: u8 = b'E';
@@ -93,6 +93,8 @@ impl Builder {
             provider: self.provider,
             cache,
             partition,
+            // The keyring does not record partitions, so only the default one borrows keys from it.
+            borrows: self.partition.is_empty(),
             keyring: self.keyring,
         })
     }
@@ -103,6 +105,8 @@ pub struct CellEncryptor {
     provider: Arc<dyn KeyProvider>,
     cache: Arc<KeyCache>,
     partition: Vec<u8>,
+    /// Takes shares of data keys other processes made (docs/format.md, "Keyring file").
+    borrows: bool,
     keyring: Option<Arc<Keyring>>,
 }
 
@@ -186,7 +190,7 @@ impl CellEncryptor {
                 let run_sizes = sizes.get(start..end).unwrap_or_default();
                 let (key, covered) = self
                     .cache
-                    .reserve(&cache_key, run_sizes, &|| self.new_key(first))?;
+                    .reserve_fresh(&cache_key, run_sizes, &|| self.new_key(first))?;
                 for i in start..start + covered {
                     let (ctx, plain) = cells
                         .get(i)
@@ -353,37 +357,93 @@ impl CellEncryptor {
         key
     }
 
-    /// A new data key from the provider, stored in the keyring (compact form) before it encrypts anything.
-    fn new_key(&self, context: &Context) -> Result<CellKey, CellError> {
+    /// A data key for `context`'s scope: a share of one already in the keyring (compact form), or a new one from
+    /// the provider, stored in the keyring before it encrypts anything.
+    fn new_key(&self, context: &Context) -> Result<Fresh, CellError> {
         let scope = context.scope();
+        let limits = self.cache.limits();
+        if let Some(keyring) = self.keyring.as_ref().filter(|_| self.borrows)
+            && let Some(lent) = self.lent_key(keyring, context)?
+        {
+            return Ok(lent);
+        }
         let generated = self.provider.generate(&scope)?;
         let key = CellKey::derive(
             &generated.plaintext,
             self.provider.kind(),
             generated.wrapped,
         )?;
+        let mut fresh = Fresh::whole(key, limits);
         if let Some(keyring) = &self.keyring {
+            // The maker takes the first share; other processes may take the rest.
+            let allowance = keyring::first_share(limits.max_messages, limits.max_bytes);
             let entry = KeyringEntry::new(
-                *key.commitment(),
-                key.provider(),
-                key.wrapped().to_vec(),
+                *fresh.key.commitment(),
+                fresh.key.provider(),
+                fresh.key.wrapped().to_vec(),
                 scope,
-            );
+            )
+            .leased_to_maker(allowance);
             keyring.insert_wrapped(entry, self.provider.as_ref())?;
+            fresh.messages = allowance.messages;
+            fresh.bytes = allowance.bytes;
         }
-        // Decrypting what was just written needs no unwrap.
-        let again = CellKey::derive(
-            &generated.plaintext,
-            self.provider.kind(),
-            key.wrapped().to_vec(),
-        )?;
+        self.remember_for_decrypt(&generated.plaintext, &fresh.key, context)?;
+        Ok(fresh)
+    }
+
+    /// A share of a data key the keyring already holds for the scope, unwrapped and checked against its
+    /// commitment (a wrong key is an error, never a reason to make another).
+    fn lent_key(&self, keyring: &Keyring, context: &Context) -> Result<Option<Fresh>, CellError> {
+        let limits = self.cache.limits();
+        let share = keyring::ShareLimits {
+            max_age_secs: limits.max_age.as_secs(),
+            max_messages: limits.max_messages,
+            max_bytes: limits.max_bytes,
+        };
+        let scope = context.scope();
+        let Some((entry, allowance)) = keyring.lend(&scope, self.provider.as_ref(), share)? else {
+            return Ok(None);
+        };
+        let plaintext = self
+            .provider
+            .unwrap_key(&entry.wrapped, &scope)
+            .map_err(|source| KeyringError::Unwrap {
+                key_ref: entry.key_ref,
+                source,
+            })?;
+        let key = CellKey::derive(&plaintext, entry.provider, entry.wrapped.clone())?;
+        if !key.commits_to(&entry.commitment) {
+            return Err(KeyringError::Commitment {
+                key_ref: entry.key_ref,
+            }
+            .into());
+        }
+        self.remember_for_decrypt(&plaintext, &key, context)?;
+        let age = keyring::now_unix().saturating_sub(entry.created);
+        Ok(Some(Fresh {
+            key,
+            messages: allowance.messages,
+            bytes: allowance.bytes,
+            age: std::time::Duration::from_secs(age),
+        }))
+    }
+
+    /// Decrypting what this process writes under a key it holds needs no unwrap.
+    fn remember_for_decrypt(
+        &self,
+        plaintext: &DataKey,
+        key: &CellKey,
+        context: &Context,
+    ) -> Result<(), CellError> {
+        let again = CellKey::derive(plaintext, key.provider(), key.wrapped().to_vec())?;
         let purpose = match self.keyring {
             Some(_) => PURPOSE_OPEN_COMPACT,
             None => PURPOSE_OPEN_SELF_CONTAINED,
         };
         let decrypt_key = self.cache_key(purpose, Some(&key.key_ref()), context);
         self.cache.insert_for_decrypt(decrypt_key, Arc::new(again));
-        Ok(key)
+        Ok(())
     }
 
     fn seal(

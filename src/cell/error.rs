@@ -127,6 +127,9 @@ pub enum ContextError {
     ReservedKey { key: String },
     #[error("the encoded context is {len} bytes, over the limit of {max}")]
     TooLong { len: usize, max: usize },
+    /// A format whose context holds text only (the ESDK's encryption context) met a row of other bytes.
+    #[error("the row is not UTF-8 text, which this format's context requires")]
+    RowNotText,
 }
 
 /// Cache limits out of range.
@@ -220,6 +223,9 @@ pub enum KeyringError {
     IndexKeyProvider,
     #[error("the blind-index key does not match its commitment")]
     IndexKeyCommitment,
+    /// A root stored by an earlier version, before roots carried a commitment.
+    #[error("{} holds a blind-index key without a commitment (written by an earlier version)", Named(path.as_deref(), "the keyring"))]
+    IndexKeyUncommitted { path: Option<PathBuf> },
     #[error("cannot unwrap the blind-index key: {source}")]
     IndexKeyUnwrap { source: ProviderError },
     #[error("key `{}` cannot be unwrapped: {source}", hex::encode(key_ref))]
@@ -241,6 +247,7 @@ impl Help for ContextError {
                 "use a non-empty key that does not start with `atrest:`".into()
             }
             Self::TooLong { .. } => "shorten the names and values".into(),
+            Self::RowNotText => "bind the cells to a text column, such as the primary key".into(),
         })
     }
 
@@ -295,6 +302,9 @@ impl Help for KeyringError {
                 "restore the keyring from a backup that holds the blind-index key; to index a column first encrypted without one, keep its new data keys in a new keyring".into()
             }
             Self::IndexKeyCommitment => "restore the keyring from a backup".into(),
+            Self::IndexKeyUncommitted { .. } => {
+                "check that the keyring file is the one you wrote, then record its blind-index commitments with `atrest cell commit-index-roots` and the keyring's master key".into()
+            }
             Self::IndexKeyProvider
             | Self::IndexKeyUnwrap { .. }
             | Self::Unwrap { .. }

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::error::{CellError, KeyringError, KeyringProblem};
-use super::format::MAX_WRAPPED_LEN;
+use super::format::{MAX_PLAINTEXT_LEN, MAX_WRAPPED_LEN};
 use super::index::IndexKey;
 use super::keys::{KeyProvider, KeyScope, ProviderKind, ct_eq};
 use super::suite::{COMMITMENT_LEN, KEY_REF_LEN, SUITE_ID, commitment_of};
@@ -47,14 +47,80 @@ pub struct KeyringEntry {
     pub scope: KeyScope,
     /// Seconds since the Unix epoch.
     pub created: u64,
+    /// What every process together has taken of this key's limits, when known. Only a key that records it is
+    /// lent to another process (an entry of an earlier version, with no record, may be used up already).
+    pub leased: Option<Leased>,
 }
 
-/// A wrapped blind-index root and the commitment of its plaintext (checked on every unwrap).
+/// Cells and plaintext bytes that processes have reserved under one data key (each process encrypts at most what
+/// it reserved), so that all of them together stay within one key's limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Leased {
+    pub messages: u64,
+    pub bytes: u64,
+}
+
+/// A process reserves this fraction of a data key's limits at a time, so that up to this many processes share one
+/// key before a new one is made.
+const LEASE_SHARES: u64 = 16;
+
+/// What one process may encrypt under a key it takes from the keyring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Allowance {
+    pub messages: u64,
+    pub bytes: u64,
+}
+
+impl Allowance {
+    /// The next share of `limits` that `leased` leaves, or `None` when not even one share of a maximal cell fits.
+    fn next(leased: Leased, max_messages: u64, max_bytes: u64) -> Option<Self> {
+        let messages_left = max_messages.checked_sub(leased.messages)?;
+        let bytes_left = max_bytes.checked_sub(leased.bytes)?;
+        let allowance = Allowance {
+            messages: messages_left.min(max_messages.div_ceil(LEASE_SHARES).max(1)),
+            bytes: bytes_left.min(
+                max_bytes
+                    .div_ceil(LEASE_SHARES)
+                    .max(MAX_PLAINTEXT_LEN as u64),
+            ),
+        };
+        // Every allowance holds at least one cell of any size, so a caller is never lent a share too small to use.
+        (allowance.messages > 0 && allowance.bytes >= MAX_PLAINTEXT_LEN as u64).then_some(allowance)
+    }
+
+    fn add_to(self, leased: Leased) -> Leased {
+        Leased {
+            messages: leased.messages.saturating_add(self.messages),
+            bytes: leased.bytes.saturating_add(self.bytes),
+        }
+    }
+}
+
+/// The share of a new key that its maker reserves.
+pub(crate) fn first_share(max_messages: u64, max_bytes: u64) -> Allowance {
+    // A fresh record always has a share left (the limits hold at least one maximal cell).
+    Allowance::next(Leased::default(), max_messages, max_bytes).unwrap_or(Allowance {
+        messages: max_messages,
+        bytes: max_bytes,
+    })
+}
+
+/// The limits a process applies to the data keys it takes from a keyring (its key cache's).
+#[derive(Clone, Copy, Debug)]
+pub struct ShareLimits {
+    pub max_age_secs: u64,
+    pub max_messages: u64,
+    pub max_bytes: u64,
+}
+
+/// A wrapped blind-index root and the commitment of its plaintext (checked on every unwrap). Keyrings of earlier
+/// versions stored roots without one: such a root is refused until `Keyring::commit_index_roots` records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct IndexEntry {
     provider: ProviderKind,
     wrapped: Vec<u8>,
-    commitment: [u8; COMMITMENT_LEN],
+    commitment: Option<[u8; COMMITMENT_LEN]>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -153,6 +219,8 @@ struct EntryJson {
     commitment: String,
     scope: KeyScope,
     created: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    leased: Option<Leased>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -161,7 +229,8 @@ struct IndexJson {
     scope: KeyScope,
     provider: String,
     wrapped: String,
-    commitment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    commitment: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -175,7 +244,7 @@ fn invalid(problem: KeyringProblem) -> KeyringError {
     }
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -335,7 +404,7 @@ impl Keyring {
                 let made = IndexEntry {
                     provider: provider.kind(),
                     wrapped: generated.wrapped,
-                    commitment,
+                    commitment: Some(commitment),
                 };
                 let path = self.path.as_deref();
                 self.update(|state| {
@@ -358,13 +427,100 @@ impl Keyring {
         if entry.provider != provider.kind() {
             return Err(KeyringError::IndexKeyProvider.into());
         }
+        let Some(commitment) = entry.commitment else {
+            return Err(KeyringError::IndexKeyUncommitted {
+                path: self.path.clone(),
+            }
+            .into());
+        };
         let key = provider
             .unwrap_key(&entry.wrapped, &index_scope)
             .map_err(|source| KeyringError::IndexKeyUnwrap { source })?;
-        if !ct_eq(&commitment_of(&key)?, &entry.commitment) {
+        if !ct_eq(&commitment_of(&key)?, &commitment) {
             return Err(KeyringError::IndexKeyCommitment.into());
         }
         Ok(IndexKey::from_data_key(&key))
+    }
+
+    /// Records the commitment of every blind-index root that has none (keyrings of earlier versions stored roots
+    /// without one, and such roots are refused). Each root is unwrapped under `provider`, which must be the
+    /// keyring's master key; whoever runs this vouches that the roots in the file are the ones they made. All or
+    /// nothing. Returns how many roots were recorded.
+    pub fn commit_index_roots(&self, provider: &dyn KeyProvider) -> Result<usize, CellError> {
+        let path = self.path.as_deref();
+        self.update(|state| {
+            if state
+                .wrapped_by
+                .as_deref()
+                .is_some_and(|by| by != provider.id())
+            {
+                claim(state, provider, path)?;
+            }
+            let mut count = 0;
+            for (scope, index) in state.index_keys.iter_mut() {
+                if index.commitment.is_some() {
+                    continue;
+                }
+                if index.provider != provider.kind() {
+                    return Err(KeyringError::IndexKeyProvider.into());
+                }
+                let key = provider
+                    .unwrap_key(&index.wrapped, scope)
+                    .map_err(|source| KeyringError::IndexKeyUnwrap { source })?;
+                index.commitment = Some(commitment_of(&key)?);
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    /// Lends this process a share of a data key another process (or this one) already made for `scope`: the
+    /// youngest entry under `provider` that is younger than `limits.max_age_secs` and has a share of its message
+    /// and byte limits left. The share is recorded in the file before it is returned, so processes never reserve
+    /// the same cells twice, and together never more than one key's limits. `None` when no entry qualifies (the
+    /// caller makes a new key); nothing is written then.
+    pub(crate) fn lend(
+        &self,
+        scope: &KeyScope,
+        provider: &dyn KeyProvider,
+        limits: ShareLimits,
+    ) -> Result<Option<(KeyringEntry, Allowance)>, CellError> {
+        let path = self.path.as_deref();
+        let now = now_unix();
+        self.update(|state| {
+            if state.keys.values().all(|e| e.scope != *scope) {
+                return Ok(None);
+            }
+            // Refuse a keyring another master key wraps; record this one only once a key is lent.
+            if state
+                .wrapped_by
+                .as_deref()
+                .is_some_and(|by| by != provider.id())
+            {
+                claim(state, provider, path)?;
+            }
+            let candidate = state
+                .keys
+                .values_mut()
+                .filter(|e| e.scope == *scope && e.provider == provider.kind())
+                .filter(|e| now.saturating_sub(e.created) < limits.max_age_secs && e.created <= now)
+                .filter_map(|e| {
+                    let allowance =
+                        Allowance::next(e.leased?, limits.max_messages, limits.max_bytes)?;
+                    Some((e, allowance))
+                })
+                .max_by_key(|(e, _)| e.created);
+            let lent = candidate.map(|(entry, allowance)| {
+                if let Some(leased) = entry.leased.as_mut() {
+                    *leased = allowance.add_to(*leased);
+                }
+                (entry.clone(), allowance)
+            });
+            if lent.is_some() {
+                claim(state, provider, path)?;
+            }
+            Ok(lent)
+        })
     }
 
     /// Rewraps every stored key from `from` to `to` (a new KMS key or key file). The data keys, and so every cell,
@@ -401,10 +557,17 @@ impl Keyring {
                 entry.provider = to.kind();
             }
             for (scope, index) in next.index_keys.iter_mut() {
+                // A rotation never vouches for a root on the way: an uncommitted one is recorded explicitly first.
+                let commitment =
+                    index
+                        .commitment
+                        .ok_or_else(|| KeyringError::IndexKeyUncommitted {
+                            path: path.map(Path::to_owned),
+                        })?;
                 let key = from
                     .unwrap_key(&index.wrapped, scope)
                     .map_err(|source| KeyringError::IndexKeyUnwrap { source })?;
-                if !ct_eq(&commitment_of(&key)?, &index.commitment) {
+                if !ct_eq(&commitment_of(&key)?, &commitment) {
                     return Err(KeyringError::IndexKeyCommitment.into());
                 }
                 index.wrapped = to.wrap_key(&key, scope)?;
@@ -444,6 +607,13 @@ impl Keyring {
         }
         let mut next = state.clone();
         let out = change(&mut next)?;
+        if next.wrapped_by == state.wrapped_by
+            && next.keys == state.keys
+            && next.index_keys == state.index_keys
+        {
+            // Nothing changed: no write, and the lock is released.
+            return Ok(out);
+        }
         let text = render(&next)?;
         if text.len() as u64 > self.max_len {
             return Err(KeyringError::Full {
@@ -498,7 +668,14 @@ impl KeyringEntry {
             commitment,
             scope,
             created: now_unix(),
+            leased: None,
         }
+    }
+
+    /// The same entry, recording that its maker reserved `allowance` of it.
+    pub fn leased_to_maker(mut self, allowance: Allowance) -> Self {
+        self.leased = Some(allowance.add_to(Leased::default()));
+        self
     }
 }
 
@@ -620,6 +797,7 @@ fn parse(text: &str) -> Result<State, KeyringError> {
             commitment,
             scope: e.scope,
             created: e.created,
+            leased: e.leased,
         };
         if state.keys.insert(key_ref, entry).is_some() {
             return Err(invalid(KeyringProblem::DuplicateRef {
@@ -634,10 +812,16 @@ fn parse(text: &str) -> Result<State, KeyringError> {
             })
         })?;
         let wrapped = decode_wrapped(&i.wrapped)?;
-        let mut commitment = [0u8; COMMITMENT_LEN];
-        if !lower_hex(&i.commitment, &mut commitment) {
-            return Err(invalid(KeyringProblem::BadIndexCommitment));
-        }
+        let commitment = match &i.commitment {
+            None => None,
+            Some(text) => {
+                let mut commitment = [0u8; COMMITMENT_LEN];
+                if !lower_hex(text, &mut commitment) {
+                    return Err(invalid(KeyringProblem::BadIndexCommitment));
+                }
+                Some(commitment)
+            }
+        };
         let entry = IndexEntry {
             provider,
             wrapped,
@@ -680,6 +864,7 @@ fn render(state: &State) -> Result<String, CellError> {
                 commitment: hex::encode(e.commitment),
                 scope: e.scope.clone(),
                 created: e.created,
+                leased: e.leased,
             })
             .collect(),
         index_keys: state
@@ -689,7 +874,7 @@ fn render(state: &State) -> Result<String, CellError> {
                 scope: scope.clone(),
                 provider: i.provider.name().to_owned(),
                 wrapped: STANDARD.encode(&i.wrapped),
-                commitment: hex::encode(i.commitment),
+                commitment: i.commitment.map(hex::encode),
             })
             .collect(),
     };
@@ -883,5 +1068,103 @@ mod tests {
             e.to_string(),
             "the text is not a valid keyring: unknown provider `x\\u{1b}`"
         );
+    }
+
+    fn limits() -> ShareLimits {
+        ShareLimits {
+            max_age_secs: 3600,
+            max_messages: 1 << 30,
+            max_bytes: 1 << 36,
+        }
+    }
+
+    #[test]
+    fn a_lend_that_finds_nothing_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring.json");
+        let keyring = Keyring::open(&path).unwrap();
+        let provider = KeyFileProvider::ephemeral().unwrap();
+        let lent = keyring.lend(&KeyScope::new(), &provider, limits()).unwrap();
+        assert!(lent.is_none());
+        assert!(!path.exists(), "no file is created for nothing");
+        // An entry of unknown use: still nothing lent and the file is not rewritten.
+        keyring.insert(entry(1)).unwrap();
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(
+            keyring
+                .lend(&KeyScope::new(), &provider, limits())
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
+    }
+
+    #[test]
+    fn shares_are_recorded_in_the_file_and_stop_at_the_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ring.json");
+        let keyring = Keyring::open(&path).unwrap();
+        let provider = KeyFileProvider::ephemeral().unwrap();
+        let share = first_share(1 << 30, 1 << 36);
+        assert_eq!(share.messages, 1 << 26);
+        keyring
+            .insert_wrapped(entry(2).leased_to_maker(share), &provider)
+            .unwrap();
+        for taken in 2..=LEASE_SHARES {
+            let (lent, allowance) = keyring
+                .lend(&KeyScope::new(), &provider, limits())
+                .unwrap()
+                .unwrap();
+            assert_eq!(allowance, share);
+            // Another process reading the file sees every share taken so far.
+            let on_disk = Keyring::open_existing(&path).unwrap();
+            let leased = on_disk.get(&lent.key_ref).unwrap().leased.unwrap();
+            assert_eq!(leased.messages, taken * share.messages);
+        }
+        assert!(
+            keyring
+                .lend(&KeyScope::new(), &provider, limits())
+                .unwrap()
+                .is_none(),
+            "all sixteen shares are taken"
+        );
+        // Another provider kind or another scope is never lent this key.
+        let mut other = KeyScope::new();
+        other.insert("tenant".into(), "b".into());
+        assert!(keyring.lend(&other, &provider, limits()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_keyring_wrapped_by_another_master_key_lends_nothing() {
+        let keyring = Keyring::in_memory();
+        let mine = KeyFileProvider::ephemeral().unwrap();
+        let other = KeyFileProvider::ephemeral().unwrap();
+        keyring
+            .insert_wrapped(entry(3).leased_to_maker(first_share(64, 1 << 36)), &mine)
+            .unwrap();
+        assert!(matches!(
+            keyring.lend(&KeyScope::new(), &other, limits()),
+            Err(CellError::Keyring(KeyringError::WrappedBy { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_share_always_holds_one_maximal_cell() {
+        for (messages, bytes) in [
+            (1, MAX_PLAINTEXT_LEN as u64),
+            (17, 1 << 27),
+            (1 << 32, 1 << 40),
+        ] {
+            let mut leased = Leased::default();
+            while let Some(a) = Allowance::next(leased, messages, bytes) {
+                assert!(a.messages >= 1 && a.bytes >= MAX_PLAINTEXT_LEN as u64);
+                leased = a.add_to(leased);
+                assert!(leased.messages <= messages && leased.bytes <= bytes);
+            }
+        }
     }
 }

@@ -78,7 +78,7 @@ impl Drop for KmsProvider {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, KmsSetupError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, KmsSetupError> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(KmsSetupError::InsideRuntime);
     }
@@ -172,7 +172,7 @@ const VALUE_CODES: [&str; 6] = [
 
 /// Whether a `Decrypt` failure is the value's fault (and so opaque); throttling, a disabled key, an internal
 /// error or an unreachable endpoint stay visible, since they concern every value alike.
-fn refuses_the_value(e: &DecryptError) -> bool {
+pub(crate) fn refuses_the_value(e: &DecryptError) -> bool {
     use aws_sdk_kms::error::ProvideErrorMetadata;
     matches!(
         e,

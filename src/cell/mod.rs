@@ -58,8 +58,10 @@ pub use error::{
 };
 pub use index::{BlindIndex, DEFAULT_INDEX_LEN, IndexKey, MAX_INDEX_LEN, MIN_INDEX_LEN};
 pub use keyfile::{IoAction, KeyFileError, KeyFileProvider};
-pub use keyring::{Keyring, KeyringEntry};
+pub use keyring::{Allowance, Keyring, KeyringEntry, Leased};
 pub use keys::{DATA_KEY_LEN, DataKey, GeneratedKey, KeyProvider, KeyScope, ProviderKind};
 #[cfg(feature = "aws")]
 pub use kms::{KmsProvider, KmsSetupError};
+#[cfg(feature = "aws")]
+pub(crate) use kms::{refuses_the_value, runtime as kms_runtime};
 pub use suite::{COMMITMENT_LEN, KEY_REF_LEN, NONCE_LEN, SUITE_ID, TAG_LEN, commitment_of};

@@ -50,6 +50,7 @@ pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
     let matrix = controls::build(&report, &catalog.frameworks, &[]);
     // A report outside a bundle names no caller, as before bundles recorded one.
     let provenance = Provenance::new(&report, catalog, None, None, clock::now_rfc3339());
+    let access = crate::audit::access::analyse(&inventory, None);
     let view = AuditView {
         report: &report,
         controls: &matrix,
@@ -57,6 +58,7 @@ pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
         attachments: &[],
         catalog,
         in_bundle: false,
+        access: Some(&access),
     };
     report::render(&view, args.format.into(), out)?;
     out.flush()?;

@@ -33,6 +33,16 @@ pub fn run(args: CellArgs, out: &mut dyn Write) -> CliResult {
         CellCommand::Encrypt(a) => crypt(&a.crypt, Some(&a), out)?,
         CellCommand::Decrypt(a) => crypt(&a, None, out)?,
         CellCommand::Rewrap(a) => rewrap(&a, out)?,
+        CellCommand::CommitIndexRoots(a) => commit_index_roots(&a, out)?,
+        #[cfg(feature = "postgres")]
+        CellCommand::Migrate(a) => return super::cell_migrate::migrate(&a, out),
+        #[cfg(feature = "postgres")]
+        CellCommand::Rotate(a) => return super::cell_migrate::rotate(&a, out),
+        #[cfg(not(feature = "postgres"))]
+        CellCommand::Migrate(_) | CellCommand::Rotate(_) => {
+            return Err(CliError::usage("this build has no PostgreSQL support")
+                .with_help("rebuild with the `postgres` feature"));
+        }
         CellCommand::Bench(a) => {
             let max = MAX_PLAINTEXT_LEN;
             let config = BenchConfig::new(a.sizes, Duration::from_millis(a.millis)).map_err(hint(format!(
@@ -59,7 +69,10 @@ pub(super) fn hint<E: Help + 'static>(hint: impl Into<String>) -> impl FnOnce(E)
 }
 
 /// Opens the key file or KMS key named by a pair of flags (`flags`: their names).
-fn provider(key: &KeySource, flags: [&str; 2]) -> Result<Arc<dyn KeyProvider>, CliError> {
+pub(super) fn provider(
+    key: &KeySource,
+    flags: [&str; 2],
+) -> Result<Arc<dyn KeyProvider>, CliError> {
     let [file_flag, kms_flag] = flags;
     match (&key.key_file, &key.kms_key_id) {
         (Some(path), _) => {
@@ -96,7 +109,7 @@ fn provider(key: &KeySource, flags: [&str; 2]) -> Result<Arc<dyn KeyProvider>, C
     }
 }
 
-const MAIN_FLAGS: [&str; 2] = ["--key-file", "--kms-key-id"];
+pub(super) const MAIN_FLAGS: [&str; 2] = ["--key-file", "--kms-key-id"];
 const KEYRING_HINT: &str = "pass a file written by `atrest cell encrypt --keyring`";
 
 /// What `encrypt` or `decrypt` does, every flag checked before any file is opened or key fetched.
@@ -138,7 +151,7 @@ impl TryFrom<(&CryptArgs, Option<usize>)> for Job {
 
 fn crypt(args: &CryptArgs, enc: Option<&EncryptArgs>, out: &mut dyn Write) -> Result<(), CliError> {
     if args.format == Format::Esdk {
-        return esdk_crypt(args, enc.is_some(), out);
+        return esdk_crypt(args, enc, out);
     }
     let blind_index = enc.filter(|e| e.blind_index).map(|e| e.index_length);
     let job = Job::try_from((args, blind_index))?;
@@ -198,7 +211,7 @@ fn batch_hint(e: BatchError, row_flag: &str) -> CliError {
     hinted(e, hint)
 }
 
-fn csv_hint(e: CsvError) -> CliError {
+pub(super) fn csv_hint(e: CsvError) -> CliError {
     let hint = match e {
         CsvError::Batch(b) => return batch_hint(b, "`--row-key`"),
         CsvError::Open { .. } => Some("check the path given to `--csv`".into()),
@@ -242,5 +255,19 @@ fn rewrap(args: &RewrapArgs, out: &mut dyn Write) -> Result<(), CliError> {
     })?;
     let (keyring, id) = (args.keyring.display(), to.id());
     writeln!(out, "rewrapped {count} keys in `{keyring}` under `{id}`")?;
+    Ok(())
+}
+
+fn commit_index_roots(args: &CommitIndexRootsArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let provider = provider(&args.key, MAIN_FLAGS)?;
+    let keyring = Keyring::open_existing(&args.keyring).map_err(hint(KEYRING_HINT))?;
+    let count = keyring.commit_index_roots(provider.as_ref()).map_err(|e| {
+        hinted(e, Some("check that `--key-file` or `--kms-key-id` names the key the keyring was written with (nothing was changed)".into()))
+    })?;
+    let keyring = args.keyring.display();
+    writeln!(
+        out,
+        "recorded {count} blind-index commitments in `{keyring}`"
+    )?;
     Ok(())
 }

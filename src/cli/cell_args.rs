@@ -22,6 +22,12 @@ pub enum CellCommand {
     Decrypt(CryptArgs),
     /// Rewrap every data key of a keyring under a new KMS key or key file; the cells stay as they are
     Rewrap(RewrapArgs),
+    /// Record the commitments of blind-index keys that a keyring of an earlier version stored without one
+    CommitIndexRoots(CommitIndexRootsArgs),
+    /// Encrypt a live PostgreSQL column in place (or into a new column), resumably; `--decrypt` restores it
+    Migrate(Box<super::cell_migrate_args::MigrateArgs>),
+    /// Re-encrypt a live PostgreSQL column under new data keys (optionally under a new key source), resumably
+    Rotate(Box<super::cell_migrate_args::RotateArgs>),
     /// Measure cell encryption on this machine next to raw AES-256-GCM (ring)
     Bench(BenchArgs),
 }
@@ -73,7 +79,7 @@ pub struct CryptArgs {
     /// New CSV file to write (never overwritten; the input is never changed in place)
     #[arg(long, value_name = "FILE", requires = "csv")]
     pub out: Option<PathBuf>,
-    /// Ciphertext format: atrest's, or AWS Encryption SDK messages (raw AES keyring, suite 0478)
+    /// Ciphertext format: atrest's, or AWS Encryption SDK messages (suite 0478; raw AES or KMS keyring)
     #[arg(long, value_enum, default_value_t = Format::Cell)]
     pub format: Format,
     /// With `--format esdk`: file of the raw AES wrapping key (hex or base64)
@@ -119,6 +125,15 @@ pub struct RewrapArgs {
     /// New AWS KMS key that will wrap the data keys
     #[arg(long, value_name = "ARN")]
     pub to_kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitIndexRootsArgs {
+    /// Keyring file to update (replaced atomically); check first that it is the one you wrote
+    #[arg(long, value_name = "FILE")]
+    pub keyring: PathBuf,
+    #[command(flatten)]
+    pub key: KeySource,
 }
 
 #[derive(Debug, Args)]

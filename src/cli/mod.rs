@@ -4,12 +4,16 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+mod access;
 mod advise;
 mod audit;
 mod aws_args;
 mod cell;
 mod cell_args;
 mod cell_esdk;
+#[cfg(feature = "postgres")]
+mod cell_migrate;
+mod cell_migrate_args;
 mod error;
 mod evidence;
 mod inventory;
@@ -39,6 +43,8 @@ pub enum Command {
     Plan(Box<plan::PlanArgs>),
     /// Audit an AWS account's databases for encryption at rest: checks, and each database's encryption option
     Audit(Box<audit::AuditArgs>),
+    /// Who can use the KMS key behind each database: every principal x action, the way in, and the verdict
+    Access(Box<access::AccessArgs>),
     /// Evidence bundles for auditors: build (signed), verify, diff; signing keys; the compliance frameworks
     Evidence(evidence::EvidenceArgs),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
@@ -107,6 +113,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
         Command::Advise(args) => advise::advise(*args, out),
         Command::Plan(args) => plan::run(*args, out),
         Command::Audit(args) => audit::run(*args, out),
+        Command::Access(args) => access::run(*args, out),
         Command::Evidence(args) => evidence::run(args, out),
         Command::Cell(args) => cell::run(*args, out),
     }

@@ -147,7 +147,8 @@ impl<'k> Decryptor<'k> {
     }
 
     /// Decrypts `bytes`; `reproduced` is the encryption context the caller expects (empty: no expectation). Every
-    /// failure is [`EsdkError::Decrypt`].
+    /// failure of the message is [`EsdkError::Decrypt`]; only a key service failing for every message alike (AWS KMS
+    /// unreachable or throttled) is its own error.
     pub fn decrypt(
         &self,
         bytes: &[u8],
@@ -157,7 +158,7 @@ impl<'k> Decryptor<'k> {
         let (full, only_auth, suite) = check_materials(&msg, reproduced, self.policy)?;
         let data_key = self
             .keyring
-            .unwrap(suite, &context::serialize(&full)?, &msg.header.edks)
+            .unwrap(suite, &context::serialize(&full)?, &msg.header.edks)?
             .ok_or(EsdkError::Decrypt)?;
         let plaintext = decrypt_with_key(&msg, &data_key, &context::serialize(&only_auth)?)?;
         Ok(Decrypted {

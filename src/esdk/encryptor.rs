@@ -24,7 +24,9 @@ use super::context::{self, EncryptionContext, PUBLIC_KEY_KEY, RESERVED_PREFIX};
 use super::decrypt::{self, CommitmentPolicy, Decrypted};
 use super::error::EsdkError;
 use super::keyring::Keyring;
-use super::message::{self, BODY_AAD_FINAL, BODY_AAD_FRAME, FINAL_FRAME_MARK, Limits};
+use super::message::{
+    self, BODY_AAD_FINAL, BODY_AAD_FRAME, EncryptedDataKey, FINAL_FRAME_MARK, Limits,
+};
 use super::suite::{self, IV_LEN, MessageKey, Suite, TAG_LEN};
 use crate::cell::format::MAX_PLAINTEXT_LEN;
 use crate::cell::{CacheLimits, Context, ROW_KEY};
@@ -110,10 +112,12 @@ impl EsdkBuilder {
     }
 }
 
-/// What one cache entry shares between messages: the data key and, for the signed suite, the signing key.
+/// What one cache entry shares between messages: the data key, for the signed suite the signing key, and for a
+/// keyring that calls a key service the encrypted data keys (bound to the entry's whole encryption context).
 struct Materials {
-    data_key: Zeroizing<[u8; 32]>,
+    data_key: Zeroizing<Vec<u8>>,
     signing: Option<(EcdsaKeyPair, String)>,
+    edks: Option<Vec<EncryptedDataKey>>,
 }
 
 struct EncryptEntry {
@@ -174,6 +178,21 @@ pub fn cell_context(context: &Context) -> Result<EncryptionContext, EsdkError> {
     Ok(ec)
 }
 
+/// The serialized encryption context of a message: `context` and, for a signed suite, its verification key.
+fn serialized_context(
+    context: &EncryptionContext,
+    signing: Option<&(EcdsaKeyPair, String)>,
+) -> Result<Vec<u8>, EsdkError> {
+    match signing {
+        Some((_, public)) => {
+            let mut full = context.clone();
+            full.insert(PUBLIC_KEY_KEY.to_owned(), public.clone());
+            context::serialize(&full)
+        }
+        None => context::serialize(context),
+    }
+}
+
 impl EsdkEncryptor {
     pub fn builder(keyring: Arc<dyn Keyring>) -> EsdkBuilder {
         EsdkBuilder {
@@ -193,6 +212,10 @@ impl EsdkEncryptor {
     /// Encrypts one value of a cell: its context (row included) becomes the message's encryption context.
     pub fn encrypt_cell(&self, context: &Context, plaintext: &[u8]) -> Result<Vec<u8>, EsdkError> {
         let ec = cell_context(context)?;
+        if !self.keyring.wraps_locally() {
+            // A key service binds the encrypted data key to the whole context, row included.
+            return self.encrypt(&ec, plaintext);
+        }
         let mut scope = ec.clone();
         scope.remove(ROW_KEY);
         self.encrypt_with(&ec, &context::serialize(&scope)?, plaintext)
@@ -270,7 +293,7 @@ impl EsdkEncryptor {
         }
         let key = Arc::new(
             self.keyring
-                .unwrap(suite, context, edks)
+                .unwrap(suite, context, edks)?
                 .ok_or(EsdkError::Decrypt)?,
         );
         let mut cache = lock(&self.decrypt_cache);
@@ -291,23 +314,9 @@ impl EsdkEncryptor {
         Ok(key)
     }
 
-    /// Takes one message of `len` bytes from the cache entry of `scope`, or makes a new entry.
-    fn reserve(&self, scope: &[u8], len: usize) -> Result<Arc<Materials>, EsdkError> {
-        let now = Instant::now();
-        let len = len as u64;
-        let limits = self.cache_limits;
-        let mut cache = lock(&self.encrypt_cache);
-        if let Some(e) = cache.get_mut(scope) {
-            if now.duration_since(e.created) < limits.max_age
-                && e.messages_left > 0
-                && e.bytes_left >= len
-            {
-                e.messages_left -= 1;
-                e.bytes_left -= len;
-                return Ok(Arc::clone(&e.materials));
-            }
-            cache.remove(scope);
-        }
+    /// A new data key (from the keyring when it calls a key service, else random), with the signing key of a signed
+    /// suite and, from a key service, the encrypted data keys bound to `context`.
+    fn new_materials(&self, context: &EncryptionContext) -> Result<Materials, EsdkError> {
         let signing = match self.suite.signature {
             Some(_) => {
                 let pair = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_ASN1_SIGNING)
@@ -321,11 +330,54 @@ impl EsdkEncryptor {
             }
             None => None,
         };
-        let materials = Arc::new(Materials {
-            data_key: Zeroizing::new(random::<32>()?),
+        let (data_key, edks) = if self.keyring.wraps_locally() {
+            (Zeroizing::new(random::<32>()?.to_vec()), None)
+        } else {
+            let serialized = serialized_context(context, signing.as_ref())?;
+            let (key, edks) = self.keyring.generate(self.suite, &serialized)?;
+            (key, Some(edks))
+        };
+        if data_key.len() != self.suite.key_len {
+            return Err(EsdkError::Internal("data key length"));
+        }
+        Ok(Materials {
+            data_key,
             signing,
-        });
+            edks,
+        })
+    }
+
+    /// Takes one message of `len` bytes from the cache entry of `scope`, or makes a new entry for messages under
+    /// `context` (which `scope` identifies whole when the keyring does not wrap locally).
+    fn reserve(
+        &self,
+        scope: &[u8],
+        context: &EncryptionContext,
+        len: usize,
+    ) -> Result<Arc<Materials>, EsdkError> {
+        let now = Instant::now();
+        let len = len as u64;
+        let limits = self.cache_limits;
+        {
+            let mut cache = lock(&self.encrypt_cache);
+            if let Some(e) = cache.get_mut(scope) {
+                if now.duration_since(e.created) < limits.max_age
+                    && e.messages_left > 0
+                    && e.bytes_left >= len
+                {
+                    e.messages_left -= 1;
+                    e.bytes_left -= len;
+                    return Ok(Arc::clone(&e.materials));
+                }
+                cache.remove(scope);
+            }
+        }
+        // New materials are made without the lock, so a slow key service (or a signing key) does not stall the
+        // writers of other contexts; writers racing on one context each make an entry, and the last one stays.
+        let materials = Arc::new(self.new_materials(context)?);
+        let mut cache = lock(&self.encrypt_cache);
         if cache.len() >= limits.max_entries
+            && !cache.contains_key(scope)
             && let Some(oldest) = cache
                 .iter()
                 .min_by_key(|(_, e)| e.created)
@@ -363,19 +415,19 @@ impl EsdkEncryptor {
         let mut cache_key = Vec::with_capacity(2 + scope.len());
         cache_key.extend_from_slice(&self.suite.id.to_be_bytes());
         cache_key.extend_from_slice(scope);
-        let materials = self.reserve(&cache_key, plaintext.len())?;
+        let materials = self.reserve(&cache_key, context, plaintext.len())?;
 
-        let mut serialized = Vec::new();
-        if let Some((_, public)) = &materials.signing {
-            let mut full = context.clone();
-            full.insert(PUBLIC_KEY_KEY.to_owned(), public.clone());
-            context::serialize_into(&full, &mut serialized)?;
-        } else {
-            context::serialize_into(context, &mut serialized)?;
-        }
-        let edks = self
-            .keyring
-            .wrap(self.suite, &serialized, materials.data_key.as_slice())?;
+        let serialized = serialized_context(context, materials.signing.as_ref())?;
+        let wrapped;
+        let edks = match &materials.edks {
+            Some(edks) => edks,
+            None => {
+                wrapped =
+                    self.keyring
+                        .wrap(self.suite, &serialized, materials.data_key.as_slice())?;
+                &wrapped
+            }
+        };
         let edk_refs: Vec<_> = edks.iter().map(|e| e.as_ref()).collect();
         let message_id = random::<32>()?;
         let key = MessageKey::derive(self.suite, materials.data_key.as_slice(), &message_id)?;
@@ -564,8 +616,8 @@ mod tests {
             .build()
             .unwrap();
         let key = |e: &EsdkEncryptor| {
-            let m = e.reserve(b"scope", 1).unwrap();
-            *m.data_key
+            let m = e.reserve(b"scope", &EncryptionContext::new(), 1).unwrap();
+            m.data_key.to_vec()
         };
         let a = key(&e);
         assert_eq!(key(&e), a);

@@ -20,9 +20,23 @@ use super::error::EsdkError;
 use super::message::{EdkRef, EncryptedDataKey};
 use super::suite::{IV_LEN, Suite, TAG_LEN};
 
+/// A data key and its encrypted data keys, as a keyring generates them.
+pub type Generated = (Zeroizing<Vec<u8>>, Vec<EncryptedDataKey>);
+
 /// Wraps and unwraps data keys. `context` is the serialized encryption context of the message (including the keys
 /// that are only authenticated).
 pub trait Keyring: Send + Sync {
+    /// Makes a new data key of `suite` and wraps it (the keyring's `OnEncrypt` without a data key). By default a
+    /// random key from the operating system, wrapped by [`Keyring::wrap`].
+    fn generate(&self, suite: &Suite, context: &[u8]) -> Result<Generated, EsdkError> {
+        let mut key = Zeroizing::new(vec![0u8; suite.key_len]);
+        SystemRandom::new()
+            .fill(&mut key)
+            .map_err(|_| EsdkError::Random)?;
+        let edks = self.wrap(suite, context, &key)?;
+        Ok((key, edks))
+    }
+
     /// Wraps `data_key` for one message.
     fn wrap(
         &self,
@@ -31,13 +45,20 @@ pub trait Keyring: Send + Sync {
         data_key: &[u8],
     ) -> Result<Vec<EncryptedDataKey>, EsdkError>;
 
-    /// Unwraps the first encrypted data key this keyring can, or `None`.
+    /// Unwraps the first encrypted data key this keyring can: `None` when it can unwrap none of them, an error only
+    /// when a key service failed for a reason unrelated to the message (unreachable, throttled, a disabled key).
     fn unwrap(
         &self,
         suite: &Suite,
         context: &[u8],
         edks: &[EdkRef<'_>],
-    ) -> Option<Zeroizing<Vec<u8>>>;
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, EsdkError>;
+
+    /// Whether [`Keyring::wrap`] is a local computation. A keyring that calls a key service (AWS KMS) says `false`,
+    /// and an encryptor then caches its encrypted data keys with the data key, per whole encryption context.
+    fn wraps_locally(&self) -> bool {
+        true
+    }
 }
 
 /// The raw AES keyring: AES-GCM under a static 128, 192 or 256-bit wrapping key, the encryption context as AAD.
@@ -152,9 +173,10 @@ impl Keyring for RawAesKeyring {
         suite: &Suite,
         context: &[u8],
         edks: &[EdkRef<'_>],
-    ) -> Option<Zeroizing<Vec<u8>>> {
-        edks.iter()
-            .find_map(|edk| self.unwrap_one(suite, context, edk))
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, EsdkError> {
+        Ok(edks
+            .iter()
+            .find_map(|edk| self.unwrap_one(suite, context, edk)))
     }
 }
 
@@ -296,21 +318,23 @@ impl Keyring for RawRsaKeyring {
         suite: &Suite,
         _context: &[u8],
         edks: &[EdkRef<'_>],
-    ) -> Option<Zeroizing<Vec<u8>>> {
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, EsdkError> {
         let RsaKey::Private(key) = &self.key else {
-            return None;
+            return Ok(None);
         };
-        edks.iter()
+        Ok(edks
+            .iter()
             .filter(|e| {
                 e.provider_id == self.namespace.as_bytes()
                     && e.provider_info == self.name.as_bytes()
             })
             .find_map(|e| self.decrypt(key, e.ciphertext))
-            .filter(|k| k.len() == suite.key_len)
+            .filter(|k| k.len() == suite.key_len))
     }
 }
 
-/// Several keyrings: encryption wraps the data key with every child, decryption tries them in order.
+/// Several keyrings: the first child generates the data key and every other wraps it too; decryption tries the
+/// children in order (a child's service failure is returned only if no later child unwraps a key).
 #[derive(Clone, Default)]
 pub struct MultiKeyring {
     children: Vec<Arc<dyn Keyring>>,
@@ -339,6 +363,19 @@ impl MultiKeyring {
 }
 
 impl Keyring for MultiKeyring {
+    fn generate(&self, suite: &Suite, context: &[u8]) -> Result<Generated, EsdkError> {
+        let (generator, others) = self.children.split_first().ok_or(EsdkError::NoKeyring)?;
+        let (key, mut edks) = generator.generate(suite, context)?;
+        for child in others {
+            edks.extend(child.wrap(suite, context, &key)?);
+        }
+        Ok((key, edks))
+    }
+
+    fn wraps_locally(&self) -> bool {
+        self.children.iter().all(|c| c.wraps_locally())
+    }
+
     fn wrap(
         &self,
         suite: &Suite,
@@ -360,9 +397,15 @@ impl Keyring for MultiKeyring {
         suite: &Suite,
         context: &[u8],
         edks: &[EdkRef<'_>],
-    ) -> Option<Zeroizing<Vec<u8>>> {
-        self.children
-            .iter()
-            .find_map(|c| c.unwrap(suite, context, edks))
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, EsdkError> {
+        let mut failure = None;
+        for child in &self.children {
+            match child.unwrap(suite, context, edks) {
+                Ok(Some(key)) => return Ok(Some(key)),
+                Ok(None) => {}
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        failure.map_or(Ok(None), Err)
     }
 }

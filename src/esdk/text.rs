@@ -1,5 +1,6 @@
 //! ESDK messages as text, one value per line: what `atrest cell encrypt/decrypt --format esdk` prints and reads
-//! (standard base64 of each whole message), and the raw AES wrapping-key file those commands use.
+//! (standard base64 of each whole message), the same in a CSV column ([`ColumnCipher`]), and the raw AES
+//! wrapping-key file those commands use.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,8 +11,9 @@ use zeroize::Zeroizing;
 
 use super::encryptor::EsdkEncryptor;
 use super::error::EsdkError;
-use crate::cell::Context;
+use crate::cell::csv::ColumnCipher;
 use crate::cell::text::Values;
+use crate::cell::{BlindIndex, CellError, Context, ContextError};
 
 /// A wrapping-key file is one line of hex or base64; anything larger is not one.
 const MAX_KEY_FILE_LEN: u64 = 1024;
@@ -101,7 +103,7 @@ pub fn encrypt_values(
 }
 
 /// Decrypts each base64 ESDK message under `context` and prints its plaintext; returns the count. A value that does
-/// not decrypt is [`EsdkError::Value`] with its position (1-based).
+/// not decrypt is [`EsdkError::Value`] with its position (1-based); a key service failure is returned as it is.
 pub fn decrypt_values(
     enc: &EsdkEncryptor,
     context: &Context,
@@ -113,7 +115,61 @@ pub fn decrypt_values(
             .decode(v)
             .map_err(|_| EsdkError::Decrypt)
             .and_then(|msg| enc.decrypt_cell(context, &msg))
-            .map_err(|_| EsdkError::Value { value: n })?;
+            .map_err(|e| match e {
+                // A key service that fails for every value alike says why.
+                EsdkError::Cell(CellError::Provider(_)) => e,
+                _ => EsdkError::Value { value: n },
+            })?;
         write_line(out, &plain)
     })
+}
+
+/// An encryption failure as the cell module's batches report it.
+fn cell_error(e: EsdkError) -> CellError {
+    match e {
+        EsdkError::Cell(c) => c,
+        EsdkError::TooLarge { len, max } => CellError::TooLarge { len, max },
+        EsdkError::ContextTooLong { len, max } => ContextError::TooLong { len, max }.into(),
+        EsdkError::RowNotText => ContextError::RowNotText.into(),
+        EsdkError::Random => CellError::Random,
+        EsdkError::Internal(what) => CellError::Internal(what),
+        _ => CellError::Internal("ESDK encryption"),
+    }
+}
+
+/// A CSV column of base64 ESDK messages, one per cell, each under its cell's encryption context.
+impl ColumnCipher for EsdkEncryptor {
+    fn seal_batch(&self, cells: &[(&Context, &[u8])]) -> Result<Vec<String>, CellError> {
+        cells
+            .iter()
+            .map(|(context, value)| {
+                let msg = self.encrypt_cell(context, value).map_err(cell_error)?;
+                Ok(STANDARD.encode(msg))
+            })
+            .collect()
+    }
+
+    fn open_batch(
+        &self,
+        contexts: &[&Context],
+        texts: &[&[u8]],
+    ) -> Vec<Result<Vec<u8>, CellError>> {
+        contexts
+            .iter()
+            .zip(texts)
+            .map(|(context, text)| {
+                let msg = STANDARD.decode(text).map_err(|_| CellError::Decrypt)?;
+                match self.decrypt_cell(context, &msg) {
+                    Ok(plain) => Ok(plain.to_vec()),
+                    Err(EsdkError::Cell(e @ CellError::Provider(_))) => Err(e),
+                    Err(_) => Err(CellError::Decrypt),
+                }
+            })
+            .collect()
+    }
+
+    /// ESDK messages have no blind index.
+    fn blind_index(&self, _: &Context, _: usize) -> Result<BlindIndex, CellError> {
+        Err(CellError::NoIndexKey)
+    }
 }

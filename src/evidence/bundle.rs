@@ -22,6 +22,10 @@ pub const CONTROLS_FILE: &str = "controls.json";
 pub const HTML_FILE: &str = "report.html";
 pub const MARKDOWN_FILE: &str = "report.md";
 pub const OCSF_FILE: &str = "findings.ocsf.json";
+/// Who can use the key behind each database (`atrest access --format json`).
+pub const ACCESS_FILE: &str = "access.json";
+/// The same as a Markdown page.
+pub const ACCESS_MARKDOWN_FILE: &str = "access.md";
 pub const ATTACHMENTS_DIR: &str = "attachments";
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +169,7 @@ pub fn build(out: &Path, input: Input<'_>) -> Result<Written, BundleError> {
         Some(input.inventory.partition.clone()),
         input.built.clone(),
     );
+    let access = crate::audit::access::analyse(input.inventory, None);
     let view = AuditView {
         report: input.report,
         controls: &matrix,
@@ -172,6 +177,7 @@ pub fn build(out: &Path, input: Input<'_>) -> Result<Written, BundleError> {
         attachments: &attachments,
         catalog: input.catalog,
         in_bundle: true,
+        access: Some(&access),
     };
 
     let mut writer = Writer {
@@ -181,6 +187,17 @@ pub fn build(out: &Path, input: Input<'_>) -> Result<Written, BundleError> {
     writer.json(INVENTORY_FILE, input.inventory)?;
     writer.json(FINDINGS_FILE, input.report)?;
     writer.json(CONTROLS_FILE, &matrix)?;
+    let mut access_json = Vec::new();
+    report::access::json(&access, &mut access_json).map_err(|e| writer.err(ACCESS_FILE, e))?;
+    writer.file(ACCESS_FILE, &access_json)?;
+    let mut access_md = Vec::new();
+    report::access::render(
+        &access,
+        report::access::AccessFormat::Markdown,
+        &mut access_md,
+    )
+    .map_err(|e| writer.err(ACCESS_MARKDOWN_FILE, e))?;
+    writer.file(ACCESS_MARKDOWN_FILE, &access_md)?;
     let mut md = Vec::new();
     report::evidence_md::render(&view, &mut md).map_err(|e| writer.err(MARKDOWN_FILE, e))?;
     writer.file(MARKDOWN_FILE, &md)?;

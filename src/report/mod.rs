@@ -11,6 +11,7 @@ use crate::audit::provenance::{Attachment, Provenance};
 use crate::audit::report::Report;
 use crate::catalog::Catalog;
 
+pub mod access;
 pub mod adr;
 pub mod evidence_md;
 pub mod frameworks;
@@ -46,6 +47,8 @@ pub struct AuditView<'a> {
     pub catalog: &'a Catalog,
     /// The page is part of an evidence bundle (the HTML then points at `evidence verify`).
     pub in_bundle: bool,
+    /// Who can use each database's key, for the HTML page's access section.
+    pub access: Option<&'a crate::audit::access::AccessReport>,
 }
 
 /// Writes the audit in the chosen format.
@@ -145,6 +148,7 @@ mod tests {
             attachments: &[],
             catalog,
             in_bundle: false,
+            access: None,
         };
         assert!(!report.databases.is_empty());
         for format in [Format::Table, Format::Json, Format::Markdown, Format::Html] {

@@ -513,9 +513,15 @@ fn mixed_account_exact_findings_and_classifications() {
         let public = if key == &m.k_public { "fail" } else { "pass" };
         let deputy = if key == &m.k_deputy { "fail" } else { "pass" };
         want.push(("kms_key_policy_no_public_principal", public, key.clone()));
+        // `*` includes AWS services: the public key lets any service use it, unbound.
+        let unbound = if key == &m.k_deputy || key == &m.k_public {
+            "fail"
+        } else {
+            "pass"
+        };
         want.push((
             "kms_key_policy_service_confused_deputy",
-            deputy,
+            unbound,
             key.clone(),
         ));
         want.push(("kms_key_policy_separation_of_duties", deputy, key.clone()));

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access;
 mod advisor_live;
 mod audit;
 mod audit_throttling;

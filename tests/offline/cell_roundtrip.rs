@@ -293,8 +293,10 @@ fn reencrypt_moves_a_cell_to_the_current_data_key() {
         .build()
         .unwrap();
     let sealed = old.encrypt(&ctx("1"), b"v").unwrap();
+    // Another partition never borrows the first encryptor's key, so it makes its own.
     let new = CellEncryptor::builder(provider)
         .keyring(keyring.clone())
+        .partition("next")
         .build()
         .unwrap();
     let again = new.reencrypt(&ctx("1"), &sealed).unwrap();
@@ -441,15 +443,20 @@ fn two_writers_of_one_keyring_file_keep_each_others_keys() {
                 .unwrap()
         })
         .collect();
+    // Two columns: two data keys, one made by each writer.
     let a = writers[0].encrypt(&ctx("1"), b"a").unwrap();
-    let b = writers[1].encrypt(&ctx("2"), b"b").unwrap();
+    let phone = Context::new("users", "phone")
+        .unwrap()
+        .with_row("2")
+        .unwrap();
+    let b = writers[1].encrypt(&phone, b"b").unwrap();
     let reader = CellEncryptor::builder(provider)
         .keyring(Arc::new(Keyring::open(&ring).unwrap()))
         .build()
         .unwrap();
     assert_eq!(Keyring::open(&ring).unwrap().len(), 2);
     assert_eq!(reader.decrypt(&ctx("1"), &a).unwrap(), b"a");
-    assert_eq!(reader.decrypt(&ctx("2"), &b).unwrap(), b"b");
+    assert_eq!(reader.decrypt(&phone, &b).unwrap(), b"b");
     // The first writer finds the second writer's key by reading the file again.
-    assert_eq!(writers[0].decrypt(&ctx("2"), &b).unwrap(), b"b");
+    assert_eq!(writers[0].decrypt(&phone, &b).unwrap(), b"b");
 }

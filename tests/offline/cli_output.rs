@@ -142,6 +142,10 @@ const CASES: &[Case] = &[
     case("audit_future_inventory", &["audit", "--inventory-in", "{dir}/future.json"]),
     case("audit_inventory_in_and_regions", &["audit", "--inventory-in", "examples/inventory.json", "--regions", "eu-west-1"]),
     case("audit_unwritable_inventory_out", &["audit", "--regions", "eu-west-1", "--inventory-out", "{dir}/no/such/inv.json"]),
+    // access: principals and saved inventories
+    case("access_bad_principal", &["access", "--inventory-in", "examples/inventory.json", "--principal", "bob"]),
+    case("access_missing_inventory", &["access", "--inventory-in", "{dir}/missing.json"]),
+    case("access_unknown_format", &["access", "--inventory-in", "examples/inventory.json", "--format", "html"]),
     // evidence: keys, bundles, attachments
     case("evidence_keygen_missing_directory", &["evidence", "keygen", "--out", "{dir}/no/such/k"]),
     case("evidence_keygen_exists", &["evidence", "keygen", "--out", "{dir}/signing.key"]),
@@ -209,6 +213,7 @@ const NOT_HOUSE_STYLE: &[(&str, &str)] = &[
     ("missing_argument", "clap parse error"),
     ("unknown_cell_command", "clap parse error"),
     ("audit_bad_fail_on", "clap value parser error"),
+    ("access_unknown_format", "clap parse error"),
     ("audit_inventory_in_and_regions", "clap parse error"),
     ("evidence_build_without_out", "clap parse error"),
     (

@@ -151,6 +151,8 @@ fn keygen_writes_a_0600_private_key_and_a_public_key_and_never_replaces_them() {
 fn build_writes_every_file_and_a_signed_manifest() {
     let (_dir, bundle, public) = signed_bundle();
     let want: BTreeSet<String> = [
+        "access.json",
+        "access.md",
         "attachments/adr.md",
         "controls.json",
         "findings.json",
@@ -215,7 +217,7 @@ fn build_writes_every_file_and_a_signed_manifest() {
         stderr(&out)
     );
     assert!(
-        stdout(&out).contains("is intact: 7 file(s) match manifest.json; signature valid"),
+        stdout(&out).contains("is intact: 9 file(s) match manifest.json; signature valid"),
         "{}",
         stdout(&out)
     );
@@ -301,7 +303,7 @@ fn flip_one_byte(path: &Path) {
 fn verify_catches_a_one_byte_change_in_every_file() {
     let (dir, bundle, public) = signed_bundle();
     let all = files(&bundle);
-    assert_eq!(all.len(), 9);
+    assert_eq!(all.len(), 11);
     for (n, file) in all.iter().enumerate() {
         let copy = dir.path().join(format!("tampered-{n}"));
         copy_dir(&bundle, &copy);

@@ -147,7 +147,7 @@ fn every_event_has_the_required_attributes_of_class_2004() {
     let schema = schema();
     assert_eq!(schema["class"]["class_uid"], 2004);
     let events = events(&repo_path("tests/fixtures/evidence/inventory.json"));
-    assert_eq!(events.len(), 44);
+    assert_eq!(events.len(), 61);
     let mut uids = BTreeSet::new();
     for e in &events {
         let problems = validate(e, &schema);

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access_cli;
 mod advisor_cli;
 mod advisor_properties;
 mod advisor_scenarios;

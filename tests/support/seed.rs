@@ -15,6 +15,8 @@ pub struct Seed {
     pub kms: aws_sdk_kms::Client,
     pub rds: aws_sdk_rds::Client,
     pub ec2: aws_sdk_ec2::Client,
+    /// IAM is global: what it creates is seen from every region.
+    pub iam: aws_sdk_iam::Client,
 }
 
 impl Seed {
@@ -25,6 +27,7 @@ impl Seed {
             kms: aws_sdk_kms::Client::new(&conf),
             rds: aws_sdk_rds::Client::new(&conf),
             ec2: aws_sdk_ec2::Client::new(&conf),
+            iam: aws_sdk_iam::Client::new(&conf),
         }
     }
 
@@ -51,6 +54,44 @@ impl Seed {
                 .unwrap();
         }
         arn
+    }
+
+    /// A role with one inline policy (`policy` is the statements' JSON array) and, when given, a managed policy as
+    /// its permissions boundary. Returns the role ARN.
+    pub async fn role(&self, name: &str, policy: &str, boundary: Option<&str>) -> String {
+        let mut req = self.iam.create_role().role_name(name).assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        );
+        if let Some(b) = boundary {
+            req = req.permissions_boundary(b);
+        }
+        let arn = req.send().await.unwrap().role().unwrap().arn().to_string();
+        self.iam
+            .put_role_policy()
+            .role_name(name)
+            .policy_name(format!("{name}-inline"))
+            .policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":{policy}}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+        arn
+    }
+
+    /// A customer managed policy (`policy` is the statements' JSON array). Returns its ARN.
+    pub async fn managed_policy(&self, name: &str, policy: &str) -> String {
+        let out = self
+            .iam
+            .create_policy()
+            .policy_name(name)
+            .policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":{policy}}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+        out.policy().unwrap().arn().unwrap().to_string()
     }
 
     pub async fn cloudhsm_key(&self) -> String {

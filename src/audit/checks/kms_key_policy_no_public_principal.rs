@@ -1,10 +1,15 @@
-//! No key policy lets any principal (`*`) use or manage the key without a condition that pins the caller to known
-//! accounts or organisations (`aws:PrincipalAccount`, `aws:PrincipalOrgID`, `aws:SourceAccount`, `kms:CallerAccount`...),
-//! unless a Deny invariant refuses every caller outside them (`Deny * kms:* when StringNotEquals aws:PrincipalOrgID`).
+//! The key policy lets no principal outside the account and its organisation use or manage the key. Asked of the
+//! evaluator for the root user of an unrelated account outside the organisation: a statement that allows `*` (or uses
+//! `NotPrincipal`) without a condition pinning the caller to known accounts or organisations allows it, unless a
+//! Deny (an organisation guard such as `StringNotEqualsIfExists aws:PrincipalOrgID`) refuses it.
 
-use super::{Verdict, policy_keys};
+use super::{Verdict, allowing_statements, parsed_key_policy, policy_alone, policy_keys};
+use crate::access::{ActionSet, KmsAction, Org, Principal};
 use crate::audit::inventory::{Inventory, KmsKey};
-use crate::audit::policy::{self, ACCOUNT_GUARD, ACCOUNT_RESTRICTING_KEYS, Principal};
+
+/// An account that is neither the audited one nor in its organisation.
+const OUTSIDER: &str = "000000000000";
+const OUTSIDER_ORG: &str = "o-0000000000";
 
 pub fn run(inv: &Inventory) -> Vec<Verdict> {
     policy_keys(inv).map(judge).collect()
@@ -12,56 +17,74 @@ pub fn run(inv: &Inventory) -> Vec<Verdict> {
 
 fn judge(k: &KmsKey) -> Verdict {
     let name = k.display_name();
-    let Some(document) = k.policy.as_deref() else {
-        return Verdict::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
+    let (key, policy) = match parsed_key_policy(k) {
+        Ok(p) => p,
+        Err(v) => return v,
     };
-    let statements = match policy::parse(document) {
-        Ok(s) => s,
-        Err(e) => return Verdict::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
-    };
-    let open: Vec<String> = statements
+    let actions: Vec<KmsAction> = key
+        .kind
+        .map_or(ActionSet::all(), ActionSet::for_key)
         .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            s.allow
-                && (s.not_principal || s.principals.contains(&Principal::Anyone))
-                && !s.restricted_by(ACCOUNT_RESTRICTING_KEYS)
-        })
-        .map(|(i, s)| s.sid.clone().unwrap_or_else(|| format!("#{}", i + 1)))
         .collect();
-    let guard = statements
+    // Outside any organisation, and in another one: `o-*` admits the second.
+    let mut decisions = Vec::new();
+    for org in [
+        Org::None,
+        Org::Member {
+            id: OUTSIDER_ORG.to_string(),
+            paths: vec![format!("{OUTSIDER_ORG}/r-0000/")],
+        },
+    ] {
+        let mut outsider = Principal::root(OUTSIDER);
+        outsider.org = org;
+        decisions.extend(policy_alone(&key, &policy, &outsider, &actions));
+    }
+    let open: Vec<_> = decisions
         .iter()
-        .enumerate()
-        .find(|(_, s)| s.is_deny_guard(ACCOUNT_RESTRICTING_KEYS, ACCOUNT_GUARD))
-        .map(|(i, s)| s.sid.clone().unwrap_or_else(|| format!("#{}", i + 1)));
-    if let (false, Some(sid)) = (open.is_empty(), guard) {
-        return Verdict::pass(
+        .filter(|d| d.is_allowed() || matches!(d.verdict, crate::access::Verdict::AllowedIf(_)))
+        .cloned()
+        .collect();
+    if !open.is_empty() {
+        return Verdict::fail(
             &k.arn,
             &k.region,
             format!(
-                "the policy of key `{name}` allows `*` in statement(s) {}, but Deny statement `{sid}` refuses every caller outside the named accounts or organisation",
-                super::short_list(&open, 5)
+                "the policy of key `{name}` lets principals of any AWS account use or manage the key through statement(s) {}",
+                super::short_list(&allowing_statements(&policy, &open), 5)
             ),
         );
     }
-    if open.is_empty() {
+    let denied_by: Vec<String> = decisions
+        .iter()
+        .filter_map(|d| match d.denied_by {
+            Some(crate::access::Source::KeyPolicy { statement }) => {
+                policy.statements.get(statement as usize).map(|s| s.label())
+            }
+            _ => None,
+        })
+        .fold(Vec::new(), |mut acc, l| {
+            if !acc.contains(&l) {
+                acc.push(l);
+            }
+            acc
+        });
+    if denied_by.is_empty() {
         Verdict::pass(
             &k.arn,
             &k.region,
-            format!("the policy of key `{name}` trusts no `*` principal without an account or organisation condition"),
+            format!("the policy of key `{name}` lets no principal outside the account and its organisation use the key"),
         )
     } else {
-        Verdict::fail(
+        Verdict::pass(
             &k.arn,
             &k.region,
             format!(
-                "the policy of key `{name}` allows any principal (`*`) without an account or organisation condition in statement(s) {}",
-                super::short_list(&open, 5)
+                "the policy of key `{name}` lets no principal outside the account and its organisation use the key: Deny statement(s) {} refuse them",
+                super::short_list(&denied_by, 5)
             ),
         )
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +143,22 @@ mod tests {
         let r = only(run(&inv));
         assert_eq!(r.status, Status::Pass);
         assert!(r.message.contains("`OrgOnly`"), "{}", r.message);
+    }
+
+    #[test]
+    fn a_pattern_that_pins_nothing_leaves_the_key_public() {
+        let inv = with_policy(policy(&[
+            r#"{"Sid":"AnyOrg","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+               "Condition":{"StringLike":{"aws:PrincipalOrgID":"o-*"}}}"#,
+        ]));
+        assert_eq!(only(run(&inv)).status, Status::Fail);
+        let inv = with_policy(policy(&[
+            r#"{"Sid":"ViaRdsOnly","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+               "Condition":{"StringEquals":{"kms:ViaService":"rds.eu-west-1.amazonaws.com"}}}"#,
+        ]));
+        let r = only(run(&inv));
+        assert_eq!(r.status, Status::Fail, "any account's principals can use it through RDS");
+        assert!(r.message.contains("`ViaRdsOnly`"), "{}", r.message);
     }
 
     #[test]

@@ -1,11 +1,20 @@
-//! Every AWS service principal a key policy trusts is bound to this account or its resources with
-//! `aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOrgID` or `aws:SourceOrgPaths`, so that the service cannot be
-//! made to use the key on behalf of another account (the cross-service confused deputy). A Deny invariant on those
-//! keys for every principal counts as binding.
+//! No AWS service principal the key policy trusts, nor `*`, can use the key without a concrete binding to this
+//! account or its resources, so that the service cannot be made to use the key on behalf of another account (the
+//! cross-service confused deputy). Asked of the evaluator for each service the policy names (and for a service
+//! standing for `*` when an Allow names everyone): every way it is allowed must carry a condition that pins the source
+//! (`aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOrgID`, `aws:SourceOrgPaths` with a concrete account or org),
+//! pins the caller's account, or names the source in the encryption context (`kms:EncryptionContext:*` with a
+//! concrete value). A Deny on those keys for every principal binds too: its negation remains as a condition.
 
-use super::{Verdict, policy_keys};
+use super::{Verdict, parsed_key_policy, policy_alone, policy_keys, use_actions};
+use crate::access::{
+    Atom, ConditionKey, Dnf, Policy, Principal, PrincipalKind, Principals, Source, Statement,
+    Verdict as V, pinning,
+};
 use crate::audit::inventory::{Inventory, KmsKey};
-use crate::audit::policy::{self, Principal, SOURCE_GUARD, SOURCE_RESTRICTING_KEYS};
+
+/// The service that stands for `*`.
+const ANY_SERVICE: &str = "any-service.amazonaws.com";
 
 pub fn run(inv: &Inventory) -> Vec<Verdict> {
     policy_keys(inv).map(judge).collect()
@@ -13,56 +22,144 @@ pub fn run(inv: &Inventory) -> Vec<Verdict> {
 
 fn judge(k: &KmsKey) -> Verdict {
     let name = k.display_name();
-    let Some(document) = k.policy.as_deref() else {
-        return Verdict::not_applicable(&k.arn, &k.region, format!("the policy of key `{name}` was not read"));
+    let (key, policy) = match parsed_key_policy(k) {
+        Ok(p) => p,
+        Err(v) => return v,
     };
-    let statements = match policy::parse(document) {
-        Ok(s) => s,
-        Err(e) => return Verdict::not_applicable(&k.arn, &k.region, format!("key `{name}`: {e}")),
-    };
-    let mut trusted = 0;
-    let mut unbound: Vec<String> = Vec::new();
-    for s in statements.iter().filter(|s| s.allow && !s.not_principal) {
-        for p in &s.principals {
-            if let Principal::Service(service) = p {
-                trusted += 1;
-                if !s.restricted_by(SOURCE_RESTRICTING_KEYS) && !unbound.contains(service) {
-                    unbound.push(service.clone());
+    let mut services: Vec<String> = Vec::new();
+    let mut anyone = false;
+    for s in policy.statements.iter().filter(|s| s.effect == crate::access::Effect::Allow) {
+        match (&s.principal, s.not_principal) {
+            (Some(Principals::Any), _) | (Some(_), true) => anyone = true,
+            (Some(Principals::Listed(items)), false) => {
+                for (kind, value) in items {
+                    if *kind == PrincipalKind::Service && !services.contains(value) {
+                        services.push(value.clone());
+                    }
                 }
             }
+            (None, _) => {}
         }
     }
-    let guarded = statements.iter().any(|s| s.is_deny_guard(SOURCE_RESTRICTING_KEYS, SOURCE_GUARD));
-    if !unbound.is_empty() && guarded {
-        return Verdict::pass(
+    let trusted = services.len();
+    if anyone {
+        services.push(ANY_SERVICE.to_string());
+    }
+    let actions = use_actions(&key);
+    let mut unbound: Vec<String> = Vec::new();
+    let mut bound_by_deny = false;
+    for service in &services {
+        let decisions = policy_alone(&key, &policy, &Principal::service(service), &actions);
+        let free = decisions.iter().any(|d| match &d.verdict {
+            V::Allowed => true,
+            V::AllowedIf(dnf) => {
+                let (ok, by_deny) = bound(&policy, dnf);
+                bound_by_deny |= by_deny;
+                !ok
+            }
+            _ => false,
+        });
+        if free {
+            unbound.push(if service == ANY_SERVICE {
+                "*".to_string()
+            } else {
+                service.clone()
+            });
+        }
+    }
+    if !unbound.is_empty() {
+        return Verdict::fail(
             &k.arn,
             &k.region,
             format!(
-                "the policy of key `{name}` trusts service(s) {} and denies every request from another source account or ARN",
+                "the policy of key `{name}` lets service(s) {} use the key without `aws:SourceAccount` or `aws:SourceArn`",
                 super::short_list(&unbound, 5)
             ),
         );
     }
-    if !unbound.is_empty() {
-        Verdict::fail(
+    if trusted == 0 && !anyone {
+        return Verdict::pass(
+            &k.arn,
+            &k.region,
+            format!("the policy of key `{name}` trusts no service principal"),
+        );
+    }
+    if bound_by_deny {
+        return Verdict::pass(
             &k.arn,
             &k.region,
             format!(
-                "the policy of key `{name}` trusts service(s) {} without `aws:SourceAccount` or `aws:SourceArn`",
-                super::short_list(&unbound, 5)
+                "the policy of key `{name}` trusts service(s) and denies every request from another source account or ARN"
             ),
-        )
-    } else if trusted == 0 {
-        Verdict::pass(&k.arn, &k.region, format!("the policy of key `{name}` trusts no service principal"))
-    } else {
-        Verdict::pass(
-            &k.arn,
-            &k.region,
-            format!("every service principal in the policy of key `{name}` is bound to a source account or ARN"),
-        )
+        );
     }
+    Verdict::pass(
+        &k.arn,
+        &k.region,
+        format!("every service principal in the policy of key `{name}` is bound to a source account or ARN"),
+    )
 }
 
+/// Whether every term of the remaining conditions carries a binding, and whether a Deny's negation provided one.
+fn bound(policy: &Policy, dnf: &Dnf) -> (bool, bool) {
+    let mut by_deny = false;
+    let all = dnf.0.iter().all(|term| {
+        term.iter().any(|a| match *a {
+            Atom::Condition {
+                source: Source::KeyPolicy { statement },
+                condition,
+                negated,
+            } => {
+                let Some(s) = policy.statements.get(statement as usize) else {
+                    return false;
+                };
+                let binds = binds(s, condition as usize, negated);
+                by_deny |= binds && negated;
+                binds
+            }
+            _ => false,
+        })
+    });
+    (all, by_deny)
+}
+
+fn binds(s: &Statement, condition: usize, negated: bool) -> bool {
+    let Some(c) = s.conditions.get(condition) else {
+        return false;
+    };
+    use ConditionKey as K;
+    let key_binds = matches!(
+        c.parsed_key,
+        K::SourceAccount
+            | K::SourceArn
+            | K::SourceOrgId
+            | K::SourceOrgPaths
+            | K::PrincipalAccount
+            | K::CallerAccount
+            | K::PrincipalOrgId
+            | K::PrincipalOrgPaths
+            | K::PrincipalArn
+            | K::EncryptionContext(_)
+    );
+    if !key_binds || c.values.is_empty() {
+        return false;
+    }
+    if negated {
+        // A Deny that refuses every other source: `StringNotEquals[IfExists] aws:SourceAccount X` and the like.
+        return c.operator.base.negates().is_some()
+            && c.values.iter().all(|v| !v.contains('*') && !v.contains("${"));
+    }
+    if let K::EncryptionContext(_) = c.parsed_key {
+        return c.operator.base.negates().is_none()
+            && c.values.iter().all(|v| v != "*" && !v.contains("${"));
+    }
+    let one = Statement {
+        conditions: vec![c.clone()],
+        ..s.clone()
+    };
+    let pin = pinning(&one);
+    !pin.source.is_empty() || !pin.principal.is_empty()
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +216,30 @@ mod tests {
         let r = only(run(&inv));
         assert_eq!(r.status, Status::Pass);
         assert!(r.message.contains("bound"));
+    }
+
+    #[test]
+    fn an_encryption_context_naming_the_source_binds() {
+        let inv = with_policy(policy(&[
+            r#"{"Sid":"Logs","Effect":"Allow","Principal":{"Service":"logs.eu-west-1.amazonaws.com"},"Action":"kms:GenerateDataKey*","Resource":"*",
+               "Condition":{"ArnEquals":{"kms:EncryptionContext:aws:logs:arn":"arn:aws:logs:eu-west-1:111122223333:log-group:app"}}}"#,
+        ]));
+        assert_eq!(only(run(&inv)).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_star_principal_is_a_service_too() {
+        let inv = with_policy(policy(&[
+            r#"{"Sid":"Open","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#,
+        ]));
+        let r = only(run(&inv));
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("`*`"), "{}", r.message);
+        // The aws/rds policy pins the caller's account.
+        let inv = with_policy(policy(&[
+            r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Decrypt","kms:CreateGrant"],"Resource":"*",
+               "Condition":{"StringEquals":{"kms:CallerAccount":"111122223333","kms:ViaService":"rds.eu-west-1.amazonaws.com"}}}"#,
+        ]));
+        assert_eq!(only(run(&inv)).status, Status::Pass);
     }
 }

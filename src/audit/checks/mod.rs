@@ -73,6 +73,10 @@ checks!(
     kms_key_policy_no_public_principal,
     kms_key_policy_service_confused_deputy,
     kms_key_policy_separation_of_duties,
+    kms_key_grants_no_external_grantee,
+    kms_key_no_unconstrained_create_grant,
+    kms_database_key_no_cross_account_decrypt,
+    shared_snapshot_not_aws_managed_key,
 );
 
 /// How a finding names the key behind a resource: alias or id and who manages it, or the raw reference when the
@@ -277,4 +281,97 @@ pub(crate) fn ebs_snapshot_key<'a>(inv: &'a Inventory, s: &'a EbsSnapshot) -> Op
             .find(|v| v.id == volume && v.region == s.region)
             .and_then(|v| v.kms_key_id.as_deref())
     })
+}
+
+/// A key policy read by the evaluator: the key and its parsed policy, or the not-applicable verdict saying why the
+/// policy cannot be judged (not read, or not a valid policy). Never a pass.
+pub(crate) fn parsed_key_policy(
+    k: &KmsKey,
+) -> Result<(crate::access::Key, crate::access::Policy), Verdict> {
+    let name = k.display_name();
+    let Some(document) = k.policy.as_deref() else {
+        return Err(Verdict::not_applicable(
+            &k.arn,
+            &k.region,
+            format!("the policy of key `{name}` was not collected"),
+        ));
+    };
+    match crate::access::Policy::parse(document) {
+        Ok(p) => Ok((crate::audit::access::key_of(k), p)),
+        Err(e) => Err(Verdict::not_applicable(
+            &k.arn,
+            &k.region,
+            format!("key `{name}`: {e}"),
+        )),
+    }
+}
+
+/// What the key policy alone allows `who`: no grants, no IAM policy (a statement naming the account delegates to
+/// IAM and so allows nothing here), no boundary, no SCPs or RCPs. One decision per action, in order.
+pub(crate) fn policy_alone(
+    key: &crate::access::Key,
+    policy: &crate::access::Policy,
+    who: &crate::access::Principal,
+    actions: &[crate::access::KmsAction],
+) -> Vec<crate::access::Decision> {
+    use crate::access::{Ceiling, Identity, KeyInputs, PrincipalInputs, RequestContext, who_can};
+    let identity = Identity::none();
+    let none = Ceiling::None;
+    let inputs = KeyInputs {
+        key,
+        policy: Some(policy),
+        grants: Some(&[]),
+        rcps: &none,
+    };
+    let principal = PrincipalInputs {
+        principal: who,
+        identity: &identity,
+        scps: &none,
+    };
+    who_can(&inputs, &[principal], actions, &RequestContext::new())
+}
+
+/// The cryptographic operations on a key of this kind: what "using the key" means.
+pub(crate) fn use_actions(key: &crate::access::Key) -> Vec<crate::access::KmsAction> {
+    use crate::access::{ActionSet, KmsAction as A};
+    let supported = key.kind.map_or(ActionSet::all(), ActionSet::for_key);
+    [
+        A::Encrypt,
+        A::Decrypt,
+        A::ReEncryptFrom,
+        A::ReEncryptTo,
+        A::GenerateDataKey,
+        A::GenerateDataKeyWithoutPlaintext,
+        A::GenerateDataKeyPair,
+        A::GenerateDataKeyPairWithoutPlaintext,
+        A::Sign,
+        A::Verify,
+        A::GenerateMac,
+        A::VerifyMac,
+        A::DeriveSharedSecret,
+    ]
+    .into_iter()
+    .filter(|a| supported.contains(*a))
+    .collect()
+}
+
+/// The labels (Sid or `#index`) of the key policy statements that allow in `decisions`, each once.
+pub(crate) fn allowing_statements(
+    policy: &crate::access::Policy,
+    decisions: &[crate::access::Decision],
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in decisions {
+        if let Some(crate::access::Source::KeyPolicy { statement }) =
+            d.via.and_then(|v| v.key_statement)
+        {
+            if let Some(s) = policy.statements.get(statement as usize) {
+                let label = s.label();
+                if !out.contains(&label) {
+                    out.push(label);
+                }
+            }
+        }
+    }
+    out
 }

@@ -135,7 +135,7 @@ fn resolves(part: &mut Inventory, account: &Option<String>, region: &str, refere
     found
 }
 
-/// DescribeKey, then the key policy (own customer managed keys) and the rotation status (keys that can rotate).
+/// DescribeKey, then the key policy (own keys) and the rotation status (keys that can rotate).
 /// A key that does not exist is `None` without an error: it is an unknown key, reported by the checks.
 async fn describe(
     client: &Client,
@@ -163,7 +163,8 @@ async fn describe(
     };
     let mut k = from_metadata(&metadata, region, aliases);
     let own = account.is_none() || account_of(&k.arn) == account;
-    if own && k.is_customer_managed() {
+    // AWS managed keys too: their policy (`kms:ViaService` + `kms:CallerAccount`) decides who can use them.
+    if own {
         match client
             .get_key_policy()
             .key_id(&k.key_id)

@@ -1,4 +1,4 @@
-//! The collectors: read-only calls to STS, EC2/EBS, RDS and KMS, fanned out over regions with bounded
+//! The collectors: read-only calls to STS, IAM, Organizations, EC2/EBS, RDS and KMS, fanned out over regions with bounded
 //! concurrency, paginating every list. A failing call becomes a [`CollectError`] in the inventory and collection goes
 //! on. Retries and backoff are the SDK's (standard mode; `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` are honoured).
 
@@ -16,7 +16,10 @@ use super::inventory::{CollectError, Inventory};
 use super::select::{DbTag, RegionSelection};
 
 mod ec2;
+mod iam;
 mod kms;
+mod organizations;
+pub mod permissions;
 mod rds;
 mod sts;
 
@@ -92,6 +95,16 @@ pub async fn collect(
         Err(e) => inv.errors.push(e),
     }
     progress.done("sts");
+
+    progress.add(2);
+    match iam::collect(config, &home).await {
+        Ok(details) => inv.iam = Some(details),
+        Err(e) => inv.errors.push(e),
+    }
+    progress.done("iam");
+    inv.organization =
+        organizations::collect(config, &home, inv.account.as_deref(), &mut inv.errors).await;
+    progress.done("organizations");
 
     let regions = match &options.regions {
         RegionSelection::Configured => vec![home.clone()],

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+mod access;
 mod chart;
 mod escape;
 mod sections;
@@ -40,6 +41,7 @@ pub fn render_page(page: &AuditView<'_>, out: &mut dyn Write) -> std::io::Result
         framework(page, fw, &mut h);
     }
     databases(page, &mut h);
+    access::access(page.access, &mut h);
     resources(page, &mut h);
     errors(page, &mut h);
     attachments(page, &mut h);

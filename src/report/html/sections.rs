@@ -91,8 +91,12 @@ pub(super) fn provenance(page: &AuditView<'_>, h: &mut String) {
             esc(&fw.name)
         );
     }
+    h.push_str("<a href=\"#databases\">Databases</a>");
+    if page.access.is_some() {
+        h.push_str("<a href=\"#access\">Access</a>");
+    }
     h.push_str(
-        "<a href=\"#databases\">Databases</a><a href=\"#resources\">Resources</a><a href=\"#errors\">API errors</a><a href=\"#attachments\">Attachments</a></nav>\n</header>\n<main>\n",
+        "<a href=\"#resources\">Resources</a><a href=\"#errors\">API errors</a><a href=\"#attachments\">Attachments</a></nav>\n</header>\n<main>\n",
     );
 }
 
