@@ -104,7 +104,7 @@ fn from_report(catalog: &Catalog, report: &Value, file: &str) -> Estate {
             continue;
         };
         let ev = &d["evidence"];
-        let manager = ev["keys"][0]["manager"].as_str();
+        let manager = ev.pointer("/keys/0/manager").and_then(Value::as_str);
         let (hosting, encryption) = match text(d, "kind") {
             "rds_cluster" => (
                 "aurora",
@@ -115,8 +115,9 @@ fn from_report(catalog: &Catalog, report: &Value, file: &str) -> Estate {
                 storage_encryption("rds", ev["storage_encrypted"] == true, manager),
             ),
             _ => {
-                let declared = ev["declared"]["atrest:encryption"]
-                    .as_str()
+                let declared = ev
+                    .pointer("/declared/atrest:encryption")
+                    .and_then(Value::as_str)
                     .unwrap_or_default();
                 let volumes = ev["volumes"].as_array().cloned().unwrap_or_default();
                 let encrypted =
@@ -129,7 +130,10 @@ fn from_report(catalog: &Catalog, report: &Value, file: &str) -> Estate {
                 ("ec2", enc)
             }
         };
-        let name = ev["declared"]["atrest:database"].as_str().unwrap_or(id);
+        let name = ev
+            .pointer("/declared/atrest:database")
+            .and_then(Value::as_str)
+            .unwrap_or(id);
         estate.rows.push(row(
             name,
             engine,
@@ -194,8 +198,8 @@ fn from_inventory(catalog: &Catalog, inv: &Value, file: &str) -> Estate {
             if sregion != region && !r.copy_regions.iter().any(|c| c == sregion) {
                 r.copy_regions.push(sregion.to_string());
             }
-            if s["sharing"]["accounts"]
-                .as_array()
+            if s.pointer("/sharing/accounts")
+                .and_then(Value::as_array)
                 .is_some_and(|a| !a.is_empty())
             {
                 r.overrides
@@ -259,7 +263,7 @@ fn from_inventory(catalog: &Catalog, inv: &Value, file: &str) -> Estate {
         let key_manager = vols
             .iter()
             .filter_map(|v| v["kms_key_id"].as_str())
-            .find_map(|k| manager(k));
+            .find_map(&manager);
         let enc = match tags["atrest:encryption"].as_str() {
             Some("luks") => "luks".to_string(),
             Some("tde") => "tde".to_string(),
@@ -280,9 +284,10 @@ fn from_inventory(catalog: &Catalog, inv: &Value, file: &str) -> Estate {
 /// Reads an audit report or a saved inventory.
 pub fn from_audit(catalog: &Catalog, text: &str, file: &str) -> Result<Estate, InventoryError> {
     let v: Value = serde_json::from_str(text).map_err(|e| error(file, format!("not JSON: {e}")))?;
-    let estate = if v["databases"].is_array() {
+    let array = |key: &str| v.get(key).is_some_and(Value::is_array);
+    let estate = if array("databases") {
         from_report(catalog, &v, file)
-    } else if v["rds_instances"].is_array() || v["db_hosts"].is_array() {
+    } else if array("rds_instances") || array("db_hosts") {
         from_inventory(catalog, &v, file)
     } else {
         return Err(error(

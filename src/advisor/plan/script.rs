@@ -189,10 +189,14 @@ pub fn write_out(plan: &Plan, account: &str, dir: &Path) -> io::Result<Vec<PathB
         .chain(plan.databases.iter().flat_map(|d| d.keys.iter()))
     {
         write(dir, &k.policy_file(), &json(&k.policy)?, &mut written)?;
-        let shared = k.policy["Statement"].as_array().is_some_and(|s| {
-            s.iter()
-                .any(|s| s["Sid"] == "SharedSnapshotAccountsThroughTheServiceOnly")
-        });
+        let shared = k
+            .policy
+            .get("Statement")
+            .and_then(|s| s.as_array())
+            .is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["Sid"] == "SharedSnapshotAccountsThroughTheServiceOnly")
+            });
         if shared {
             match shared_regions.iter_mut().find(|(r, _)| *r == k.region) {
                 Some((_, aliases)) => aliases.push(k.alias.clone()),
