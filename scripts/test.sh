@@ -27,6 +27,9 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_DEFAULT_REGION
 export ATREST_TEST_ENDPOINT
+# checkov scans the plan's Terraform (tests/moto/plan_iac.rs); its pins conflict with moto's, so it has its own venv.
+ATREST_CHECKOV_VENV="$("$root/scripts/checkov-env.sh")"
+export ATREST_CHECKOV_VENV
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

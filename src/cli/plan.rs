@@ -5,10 +5,27 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::advise::{DecisionFormat, catalog, today};
+use super::advise::{catalog, today};
 use super::requirements::{RequirementFlags, requirements};
 use super::{CliError, CliResult, Outcome};
 use crate::advisor::plan::{self, inventory, render, runbook::Principals};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Tables for a terminal
+    #[default]
+    Table,
+    /// Machine-readable, with `schema_version`
+    Json,
+    /// Fleet summary, then a compact section per database
+    Markdown,
+    /// A Markdown architecture decision record, for `atrest evidence build --attach`
+    Adr,
+    /// A CloudFormation template: keys, aliases, policies, rotation, EBS default, option groups, the SCP
+    Cloudformation,
+    /// Terraform (HCL): the same resources, one provider per Region
+    Terraform,
+}
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -28,7 +45,7 @@ pub struct PlanArgs {
     #[arg(long, short = 'r', value_name = "FILE")]
     pub requirements: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
-    pub format: DecisionFormat,
+    pub format: PlanFormat,
     /// AWS account id used in key policies and ARNs
     #[arg(long, value_name = "ID", default_value = "111122223333")]
     pub account_id: String,
@@ -85,6 +102,12 @@ fn read_inventory(file: &std::path::Path) -> Result<Vec<inventory::DatabaseRow>,
         );
     }?;
     Ok(rows)
+}
+
+fn json(value: &impl serde::Serialize, out: &mut dyn Write) -> Result<(), CliError> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| CliError::failure(e.to_string()))?;
+    writeln!(out)?;
+    Ok(())
 }
 
 pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
@@ -150,14 +173,19 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
     }
     let files = dir.as_deref().map(|dir| render::Files { dir });
     match args.format {
-        DecisionFormat::Table => render::text(&plan, out)?,
-        DecisionFormat::Markdown => render::markdown(&plan, files.as_ref(), out)?,
-        DecisionFormat::Adr => crate::report::adr::plan(&plan, catalog, &today(), out)?,
-        DecisionFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &plan)
-                .map_err(|e| CliError::failure(e.to_string()))?;
-            writeln!(out)?;
-        }
+        PlanFormat::Table => render::text(&plan, out)?,
+        PlanFormat::Markdown => render::markdown(&plan, files.as_ref(), out)?,
+        PlanFormat::Adr => crate::report::adr::plan(&plan, catalog, &today(), out)?,
+        PlanFormat::Json => json(&plan, out)?,
+        PlanFormat::Cloudformation => json(
+            &plan::iac::cloudformation(&plan, catalog, &args.account_id),
+            out,
+        )?,
+        PlanFormat::Terraform => writeln!(
+            out,
+            "{}",
+            plan::iac::terraform(&plan, catalog, &args.account_id)
+        )?,
     }
     Ok(Outcome::Success)
 }

@@ -14,3 +14,4 @@ mod cell_kms;
 mod esdk_python;
 mod evidence;
 mod plan_exec;
+mod plan_iac;

@@ -163,6 +163,7 @@ pub fn build(databases: &[DatabasePlan], principals: &Principals) -> Fleet {
             region: region.into(),
             purpose: format!("EBS encryption by default for the whole account in {region}"),
             key_store: "standard".into(),
+        origin: "AWS_KMS".into(),
             used_by: users,
             policy: key_policy(&PolicySpec {
                 account: principals.account.clone(),

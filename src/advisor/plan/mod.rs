@@ -4,6 +4,7 @@
 pub mod estate;
 pub mod fleet;
 mod hosts;
+pub mod iac;
 pub mod inventory;
 mod overlays;
 pub mod policy;

@@ -51,6 +51,7 @@ fn cell_key(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step>) {
         region: r.to_string(),
         purpose: format!("application-layer data keys for sensitive fields of `{n}`"),
         key_store: "standard".into(),
+        origin: "AWS_KMS".into(),
         used_by: vec![n.to_string()],
         policy: key_policy(&spec),
         notes,
@@ -100,7 +101,7 @@ fn rds_tde(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
     steps.push(step(
         Phase::Prepare,
         "Prepare the TDE option group",
-        format!("A copy of the instance's current option group (so its other options, e.g. Oracle TIMEZONE, which is permanent, stay) with TDE added. It is attached to the new, encrypted instance only, at its restore: on Oracle TDE is permanent, and the old instance is being retired."),
+        "A copy of the instance's current option group (so its other options, e.g. Oracle TIMEZONE, which is permanent, stay) with TDE added. It is attached to the new, encrypted instance only, at its restore: on Oracle TDE is permanent, and the old instance is being retired.",
         commands,
         &["rds-oracle-tde", "rds-sqlserver-tde", "rds-snapshot-share-tde"],
     ));

@@ -98,6 +98,8 @@ pub struct ProposedKey {
     pub purpose: String,
     /// standard | custom-key-store
     pub key_store: String,
+    /// The key's origin as KMS names it: `AWS_KMS`, `AWS_CLOUDHSM` or `EXTERNAL_KEY_STORE`.
+    pub origin: String,
     /// Databases whose steps use the key (more than one for a shared key).
     pub used_by: Vec<String>,
     pub policy: serde_json::Value,
@@ -265,7 +267,7 @@ pub(super) fn create_key_commands(
          --description \"{purpose}\" --policy file://{file} --tags TagKey=atrest:plan,TagValue=managed{origin} \
          --query KeyMetadata.KeyId --output text)\n  \
          aws kms create-alias --region {region} --alias-name {alias} --target-key-id \"$new_key\"\nfi",
-        purpose = key.purpose.replace('`', "").replace('"', ""),
+        purpose = key.purpose.replace(['`', '"'], ""),
         file = key.policy_file(),
     ))];
     c.push(aws(format!(
@@ -335,6 +337,13 @@ fn storage_keys(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step
                 "custom-key-store".into()
             } else {
                 "standard".into()
+            },
+            origin: if !ctx.custom_store() {
+                "AWS_KMS".into()
+            } else if ctx.hsm_outside_aws || ctx.variant == "xks" {
+                "EXTERNAL_KEY_STORE".into()
+            } else {
+                "AWS_CLOUDHSM".into()
             },
             used_by: vec![ctx.n().to_string()],
             policy: key_policy(&spec),
