@@ -607,3 +607,75 @@ fn plans_start_from_a_saved_inventory_with_versions_copies_and_sharing() {
     );
     assert!(!text(&dbs["vault"]).contains("luksFormat"));
 }
+
+/// The write freeze is in the snapshot (database settings) or the shared parameter group, so the restored instance
+/// starts frozen: the cut-over (and the rollback, for the original) lifts it. The SQL names no placeholder.
+#[test]
+fn the_write_freeze_is_lifted_after_the_cutover_and_its_sql_runs_as_written() {
+    let dbs = databases(&plan_json(&[]));
+    let steps_of = |db: &Value, phase: &str| -> String {
+        db["runbook"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["phase"] == phase)
+            .flat_map(|s| s["commands"].as_array().cloned().unwrap_or_default())
+            .map(|c| c["text"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for name in ["orders-pg", "billing-aurora"] {
+        let db = &dbs[name];
+        assert!(
+            steps_of(db, "migrate").contains("SET default_transaction_read_only = on"),
+            "{name}"
+        );
+        for phase in ["cutover", "rollback"] {
+            assert!(
+                steps_of(db, phase).contains("RESET default_transaction_read_only"),
+                "{name}: {phase} leaves the databases read-only"
+            );
+        }
+    }
+    for (name, db) in &dbs {
+        if !matches!(db["current_hosting"].as_str(), Some("rds" | "aurora")) {
+            continue;
+        }
+        for c in commands(db, Some("sql")) {
+            assert!(!has_placeholder(&c), "{name}: placeholder in `{c}`");
+        }
+    }
+    let erp = commands(&dbs["erp-oracle"], Some("sql")).join("\n");
+    assert!(
+        erp.contains("restricted_session(p_enable => false)"),
+        "{erp}"
+    );
+}
+
+/// `<word ...>` in a command: a value a person would have to fill in.
+fn has_placeholder(text: &str) -> bool {
+    text.split('<').skip(1).any(|rest| {
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || matches!(c, ' ' | '_' | '-'))
+            .collect();
+        word.starts_with(|c: char| c.is_ascii_alphabetic()) && rest[word.len()..].starts_with('>')
+    })
+}
+
+#[test]
+fn databases_no_option_fits_are_in_no_wave() {
+    let plan = plan_json(&[]);
+    let dbs = databases(&plan);
+    assert!(dbs["mssql-tde"]["recommendation"]["recommended"].is_null());
+    for wave in plan["fleet"]["waves"].as_array().unwrap() {
+        assert!(
+            !wave["databases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d == "mssql-tde"),
+            "{wave}"
+        );
+    }
+}

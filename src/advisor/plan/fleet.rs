@@ -222,7 +222,10 @@ pub fn build(databases: &[DatabasePlan], principals: &Principals) -> Fleet {
             .map(|d| d.name.clone())
             .collect()
     };
-    let has = |d: &DatabasePlan, phase: Phase| d.runbook.iter().any(|s| s.phase == phase);
+    // A database no option fits has nothing to migrate: its one step is to revisit the requirements.
+    let has = |d: &DatabasePlan, phase: Phase| {
+        d.recommendation.recommended.is_some() && d.runbook.iter().any(|s| s.phase == phase)
+    };
     let mut waves = vec![Wave {
         number: 1,
         name: "primaries".into(),

@@ -113,11 +113,12 @@ fn rds_tde(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
         .collect::<Vec<_>>();
     let sql_steps = if ctx.family == "sqlserver" {
         vec![
-            sql("SELECT name FROM master.sys.certificates WHERE name LIKE 'RDSTDECertificate%';"),
             sql(
-                "USE [<database>]; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE [<RDSTDECertificate name from above>];",
+                "SELECT name, start_date FROM master.sys.certificates WHERE name LIKE 'RDSTDECertificate%';",
             ),
-            sql("ALTER DATABASE [<database>] SET ENCRYPTION ON;"),
+            sql(
+                "DECLARE @cert sysname = (SELECT TOP 1 name FROM master.sys.certificates WHERE name LIKE 'RDSTDECertificate%' ORDER BY start_date DESC); DECLARE @sql nvarchar(max) = N''; SELECT @sql += N'USE ' + QUOTENAME(name) + N'; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE ' + QUOTENAME(@cert) + N'; ALTER DATABASE ' + QUOTENAME(name) + N' SET ENCRYPTION ON; ' FROM sys.databases WHERE database_id > 4 AND name <> 'rdsadmin'; EXEC sp_executesql @sql;",
+            ),
             sql(
                 "SELECT DB_NAME(database_id), encryption_state FROM sys.dm_database_encryption_keys;  -- 3 = encrypted",
             ),
@@ -125,10 +126,10 @@ fn rds_tde(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
     } else if cols.is_empty() {
         vec![
             sql(
-                "CREATE TABLESPACE <encrypted tablespace> DATAFILE SIZE 10G AUTOEXTEND ON ENCRYPTION USING 'AES256' DEFAULT STORAGE (ENCRYPT);",
+                "CREATE TABLESPACE atrest_enc DATAFILE SIZE 10G AUTOEXTEND ON ENCRYPTION USING 'AES256' DEFAULT STORAGE (ENCRYPT);",
             ),
             sql(
-                "ALTER TABLE <table> MOVE ONLINE TABLESPACE <encrypted tablespace>;  -- and rebuild its indexes there",
+                "BEGIN FOR t IN (SELECT owner, table_name FROM dba_tables WHERE owner IN (SELECT username FROM dba_users WHERE oracle_maintained = 'N' AND username <> 'RDSADMIN') AND tablespace_name IS NOT NULL AND tablespace_name <> 'ATREST_ENC') LOOP EXECUTE IMMEDIATE 'ALTER TABLE \"' || t.owner || '\".\"' || t.table_name || '\" MOVE ONLINE TABLESPACE atrest_enc'; END LOOP; FOR i IN (SELECT owner, index_name FROM dba_indexes WHERE owner IN (SELECT username FROM dba_users WHERE oracle_maintained = 'N' AND username <> 'RDSADMIN') AND index_type <> 'LOB' AND tablespace_name IS NOT NULL AND tablespace_name <> 'ATREST_ENC') LOOP EXECUTE IMMEDIATE 'ALTER INDEX \"' || i.owner || '\".\"' || i.index_name || '\" REBUILD ONLINE TABLESPACE atrest_enc'; END LOOP; END;",
             ),
         ]
     } else {

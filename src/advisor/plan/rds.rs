@@ -4,7 +4,7 @@
 //! cross-account sharing; Aurora through the cluster APIs. From on-premises or EC2: a new encrypted instance and a
 //! migration.
 
-use super::runbook::{Ctx, Phase, Step, aws, key_arn_command, key_var, manual, sql, step};
+use super::runbook::{Ctx, Phase, Step, aws, host, key_arn_command, key_var, manual, sql, step};
 
 /// The RDS form of an engine version prefix, for engines whose RDS versions carry more than the product version:
 /// Oracle `19.0.0.0.ru-…`, SQL Server `15.00.….v1`, Db2 `11.5.9.0.sb….r1`. `None` when the inventory's version is
@@ -40,7 +40,7 @@ fn freeze_commands(ctx: &Ctx<'_>) -> Vec<super::runbook::Command> {
     )];
     match ctx.family.as_str() {
         "postgresql" => c.push(sql(
-            "ALTER DATABASE <each application database> SET default_transaction_read_only = on; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();",
+            "DO $$DECLARE d name; BEGIN FOR d IN SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'rdsadmin' LOOP EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', d); END LOOP; END$$; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();",
         )),
         "mysql" | "mariadb" => c.push(manual(
             "set `read_only = 1` in the instance's custom DB parameter group (`aws rds modify-db-parameter-group --parameters ParameterName=read_only,ParameterValue=1,ApplyMethod=immediate`; default groups cannot be changed)",
@@ -49,10 +49,34 @@ fn freeze_commands(ctx: &Ctx<'_>) -> Vec<super::runbook::Command> {
             "EXEC rdsadmin.rdsadmin_util.restricted_session(p_enable => true);",
         )),
         "sqlserver" => c.push(sql(
-            "ALTER DATABASE [<each application database>] SET READ_ONLY WITH ROLLBACK IMMEDIATE;",
+            "DECLARE @sql nvarchar(max) = N''; SELECT @sql += N'ALTER DATABASE ' + QUOTENAME(name) + N' SET READ_ONLY WITH ROLLBACK IMMEDIATE; ' FROM sys.databases WHERE database_id > 4 AND name <> 'rdsadmin'; EXEC sp_executesql @sql;",
         )),
         _ => {}
     }
+    c
+}
+
+/// Lifts the write freeze on the instance that now carries the name: the freeze is in the snapshot (PostgreSQL and
+/// SQL Server database settings) or in the shared parameter group (MySQL, MariaDB), so the restored copy starts
+/// frozen too.
+fn thaw_commands(ctx: &Ctx<'_>) -> Vec<super::runbook::Command> {
+    let mut c = Vec::new();
+    match ctx.family.as_str() {
+        "postgresql" => c.push(sql(
+            "SET default_transaction_read_only = off; DO $$DECLARE d name; BEGIN FOR d IN SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'rdsadmin' LOOP EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', d); END LOOP; END$$;",
+        )),
+        "mysql" | "mariadb" => c.push(manual(
+            "set `read_only = 0` again in the instance's custom DB parameter group (`aws rds modify-db-parameter-group --parameters ParameterName=read_only,ParameterValue=0,ApplyMethod=immediate`)",
+        )),
+        "oracle" => c.push(sql(
+            "EXEC rdsadmin.rdsadmin_util.restricted_session(p_enable => false);",
+        )),
+        "sqlserver" => c.push(sql(
+            "DECLARE @sql nvarchar(max) = N''; SELECT @sql += N'ALTER DATABASE ' + QUOTENAME(name) + N' SET READ_WRITE WITH ROLLBACK IMMEDIATE; ' FROM sys.databases WHERE database_id > 4 AND name <> 'rdsadmin' AND is_read_only = 1; EXEC sp_executesql @sql;",
+        )),
+        _ => {}
+    }
+    c.push(manual("start the application's writers again"));
     c
 }
 
@@ -221,9 +245,7 @@ fn instance_path(ctx: &Ctx<'_>, rekey: bool, steps: &mut Vec<Step>) {
     ));
     let mut cut = rename_instance(r, n, &format!("{n}-old"));
     cut.extend(rename_instance(r, &format!("{n}-enc"), n));
-    cut.push(manual(
-        "resume writes: the endpoint name is kept because the identifier is; lift the write freeze on the new instance",
-    ));
+    cut.extend(thaw_commands(ctx));
     steps.push(step(
         Phase::Cutover,
         "Cut over by rename and swap",
@@ -234,6 +256,7 @@ fn instance_path(ctx: &Ctx<'_>, rekey: bool, steps: &mut Vec<Step>) {
     let mut back = rename_instance(r, n, &format!("{n}-enc"));
     back.extend(rename_instance(r, &format!("{n}-old"), n));
     back.push(manual("writes made to the encrypted instance after the cut-over are not on the old one: replay or reconcile them before resuming writes"));
+    back.extend(thaw_commands(ctx));
     steps.push(step(
         Phase::Rollback,
         "Roll back to the original instance",
@@ -414,8 +437,10 @@ fn share_step(ctx: &Ctx<'_>, cluster: bool, steps: &mut Vec<Step>) {
     ));
 }
 
+/// The minimal-downtime path. Credentials come from the environment (`REPLICATION_USER`, `REPLICATION_PASSWORD`,
+/// `PGDATABASE`, `DMS_USER`, `DMS_PASSWORD`, `DMS_DATABASE`); endpoints are read from the account.
 fn minimal_downtime(ctx: &Ctx<'_>) -> Step {
-    let n = ctx.n();
+    let (n, r) = (ctx.n(), ctx.r());
     let commands = match ctx.family.as_str() {
         "postgresql" => vec![
             manual(format!(
@@ -425,9 +450,9 @@ fn minimal_downtime(ctx: &Ctx<'_>) -> Step {
                 "create the encrypted target `{n}-enc` empty (same settings and key as above, with `create-db-instance --storage-encrypted --kms-key-id`) and load the schema: pg_dump --schema-only | psql"
             )),
             sql("-- on the source: CREATE PUBLICATION atrest_migration FOR ALL TABLES;"),
-            sql(
-                "-- on the target: CREATE SUBSCRIPTION atrest_migration CONNECTION 'host=<source endpoint> dbname=<db> user=<replication user>' PUBLICATION atrest_migration;",
-            ),
+            host(format!(
+                "psql \"host=$(aws rds describe-db-instances --region {r} --db-instance-identifier {n}-enc --query DBInstances[0].Endpoint.Address --output text) dbname=$PGDATABASE\" -c \"CREATE SUBSCRIPTION atrest_migration CONNECTION 'host=$(aws rds describe-db-instances --region {r} --db-instance-identifier {n} --query DBInstances[0].Endpoint.Address --output text) dbname=$PGDATABASE user=$REPLICATION_USER password=$REPLICATION_PASSWORD' PUBLICATION atrest_migration;\""
+            )),
             sql(
                 "-- cut-over point: SELECT * FROM pg_stat_subscription; -- latest_end_lsn equals the source's pg_current_wal_lsn() once writes are frozen; then copy sequence values",
             ),
@@ -437,9 +462,12 @@ fn minimal_downtime(ctx: &Ctx<'_>) -> Step {
             manual(
                 "run the snapshot, copy and restore steps above without freezing writes; read the binlog file and position the restored instance reports in its RDS events",
             ),
-            sql(
-                "-- on the restored instance: CALL mysql.rds_set_external_source('<source endpoint>', 3306, '<replication user>', '<password>', '<binlog file>', <position>, 1); CALL mysql.rds_start_replication;",
-            ),
+            host(format!(
+                "binlog=$(aws rds describe-events --region {r} --source-type db-instance --source-identifier {n}-enc --duration 1440 --query \"Events[?contains(Message, 'Binlog position')].Message | [-1]\" --output text)  # 'Binlog position from crash recovery is mysql-bin-changelog.000123 4567'"
+            )),
+            host(format!(
+                "mysql -h \"$(aws rds describe-db-instances --region {r} --db-instance-identifier {n}-enc --query DBInstances[0].Endpoint.Address --output text)\" -u \"$REPLICATION_USER\" -p\"$REPLICATION_PASSWORD\" -e \"CALL mysql.rds_set_external_source('$(aws rds describe-db-instances --region {r} --db-instance-identifier {n} --query DBInstances[0].Endpoint.Address --output text)', $(aws rds describe-db-instances --region {r} --db-instance-identifier {n} --query DBInstances[0].Endpoint.Port --output text), '$REPLICATION_USER', '$REPLICATION_PASSWORD', '$(echo \"$binlog\" | awk '{{print $(NF-1)}}')', $(echo \"$binlog\" | awk '{{print $NF}}'), 1); CALL mysql.rds_start_replication;\""
+            )),
             sql(
                 "-- cut-over point: SHOW REPLICA STATUS shows Seconds_Behind_Source = 0 after writes are frozen; then CALL mysql.rds_stop_replication; and swap names as above",
             ),
@@ -449,8 +477,29 @@ fn minimal_downtime(ctx: &Ctx<'_>) -> Step {
                 "create the encrypted target `{n}-enc` empty with the same settings and key"
             )),
             aws(format!(
-                "aws dms create-replication-task --region {} --replication-task-identifier {n}-reencrypt --migration-type full-load-and-cdc --source-endpoint-arn \"$source_endpoint_arn\" --target-endpoint-arn \"$target_endpoint_arn\" --replication-instance-arn \"$replication_instance_arn\" --table-mappings '{{\"rules\":[{{\"rule-type\":\"selection\",\"rule-id\":\"1\",\"rule-name\":\"all\",\"object-locator\":{{\"schema-name\":\"%\",\"table-name\":\"%\"}},\"rule-action\":\"include\"}}]}}'",
+                "replication_instance_arn=$(aws dms create-replication-instance --region {r} --replication-instance-identifier {n}-reencrypt --replication-instance-class dms.r6i.large --allocated-storage 100 --kms-key-id \"$(aws kms describe-key --region {r} --key-id {alias} --query KeyMetadata.Arn --output text)\" --no-publicly-accessible --query ReplicationInstance.ReplicationInstanceArn --output text)",
+                alias = ctx.storage_alias(r)
+            )),
+            aws(format!(
+                "aws dms wait replication-instance-available --region {r} --filters Name=replication-instance-arn,Values=\"$replication_instance_arn\""
+            )),
+            aws(format!(
+                "source_endpoint_arn=$(aws dms create-endpoint --region {r} --endpoint-identifier {n}-source --endpoint-type source --engine-name {engine} --server-name \"$(aws rds describe-db-instances --region {r} --db-instance-identifier {n} --query DBInstances[0].Endpoint.Address --output text)\" --port \"$(aws rds describe-db-instances --region {r} --db-instance-identifier {n} --query DBInstances[0].Endpoint.Port --output text)\" --username \"$DMS_USER\" --password \"$DMS_PASSWORD\" --database-name \"$DMS_DATABASE\" --ssl-mode require --query Endpoint.EndpointArn --output text)",
+                engine = dms_engine(&ctx.family)
+            )),
+            aws(format!(
+                "target_endpoint_arn=$(aws dms create-endpoint --region {r} --endpoint-identifier {n}-target --endpoint-type target --engine-name {engine} --server-name \"$(aws rds describe-db-instances --region {r} --db-instance-identifier {n}-enc --query DBInstances[0].Endpoint.Address --output text)\" --port \"$(aws rds describe-db-instances --region {r} --db-instance-identifier {n}-enc --query DBInstances[0].Endpoint.Port --output text)\" --username \"$DMS_USER\" --password \"$DMS_PASSWORD\" --database-name \"$DMS_DATABASE\" --ssl-mode require --query Endpoint.EndpointArn --output text)",
+                engine = dms_engine(&ctx.family)
+            )),
+            aws(format!(
+                "task_arn=$(aws dms create-replication-task --region {} --replication-task-identifier {n}-reencrypt --migration-type full-load-and-cdc --source-endpoint-arn \"$source_endpoint_arn\" --target-endpoint-arn \"$target_endpoint_arn\" --replication-instance-arn \"$replication_instance_arn\" --table-mappings '{{\"rules\":[{{\"rule-type\":\"selection\",\"rule-id\":\"1\",\"rule-name\":\"all\",\"object-locator\":{{\"schema-name\":\"%\",\"table-name\":\"%\"}},\"rule-action\":\"include\"}}]}}' --query ReplicationTask.ReplicationTaskArn --output text)",
                 ctx.r()
+            )),
+            aws(format!(
+                "aws dms wait replication-task-ready --region {r} --filters Name=replication-task-arn,Values=\"$task_arn\""
+            )),
+            aws(format!(
+                "aws dms start-replication-task --region {r} --replication-task-arn \"$task_arn\" --start-replication-task-type start-replication"
             )),
             manual(
                 "cut-over point: the task's CDC latency is zero after writes are frozen; stop the task and swap names as above",
@@ -460,10 +509,18 @@ fn minimal_downtime(ctx: &Ctx<'_>) -> Step {
     step(
         Phase::Alternative,
         "Minimal-downtime path: replicate into the encrypted copy",
-        "For a large database the snapshot path's downtime is the snapshot, copy and restore time. Instead, keep the source writable while a new encrypted instance catches up by replication, and freeze writes only for the last seconds before the rename-and-swap.",
+        "For a large database the snapshot path's downtime is the snapshot, copy and restore time. Instead, keep the source writable while a new encrypted instance catches up by replication, and freeze writes only for the last seconds before the rename-and-swap. Credentials come from the environment (`REPLICATION_USER`, `REPLICATION_PASSWORD` and `PGDATABASE`, or `DMS_USER`, `DMS_PASSWORD` and `DMS_DATABASE`); endpoints are read from the account.",
         commands,
         &["rds-encrypt-only-at-creation"],
     )
+}
+
+/// The DMS `--engine-name` of an engine family.
+fn dms_engine(family: &str) -> &str {
+    match family {
+        "postgresql" => "postgres",
+        f => f,
+    }
 }
 
 fn aurora_path(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
@@ -495,7 +552,8 @@ fn aurora_path(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
     ));
     let mut cut = rename_cluster(r, n, &format!("{n}-old"));
     cut.extend(rename_cluster(r, &format!("{n}-enc"), n));
-    cut.push(manual("resume writes: the cluster (writer) and reader endpoints follow the cluster identifier; instance endpoints of the new members end in `-enc`"));
+    cut.push(manual("the cluster (writer) and reader endpoints follow the cluster identifier; instance endpoints of the new members end in `-enc`"));
+    cut.extend(thaw_commands(ctx));
     steps.push(step(
         Phase::Cutover,
         "Cut over by renaming the clusters",
@@ -505,6 +563,7 @@ fn aurora_path(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
     ));
     let mut back = rename_cluster(r, n, &format!("{n}-enc"));
     back.extend(rename_cluster(r, &format!("{n}-old"), n));
+    back.extend(thaw_commands(ctx));
     steps.push(step(
         Phase::Rollback,
         "Roll back to the original cluster",
