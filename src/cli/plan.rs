@@ -111,6 +111,14 @@ fn json(value: &impl serde::Serialize, out: &mut dyn Write) -> Result<(), CliErr
 }
 
 pub fn run(args: PlanArgs, out: &mut dyn Write) -> CliResult {
+    // A fleet's plan is megabytes of lines: write them in large blocks, not one system call per line.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    let outcome = write_plan(args, &mut buffered)?;
+    buffered.flush()?;
+    Ok(outcome)
+}
+
+fn write_plan(args: PlanArgs, out: &mut dyn Write) -> CliResult {
     let catalog = catalog()?;
     account_id(&args.account_id, "--account-id")?;
     for a in &args.share_with {
