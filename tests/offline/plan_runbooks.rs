@@ -679,3 +679,21 @@ fn databases_no_option_fits_are_in_no_wave() {
         );
     }
 }
+
+/// The storage key serves the named operator only: the plan says who else needs adding, and points the receiving
+/// account at the policy file `--out` really writes.
+#[test]
+fn storage_key_notes_name_who_else_needs_the_key_and_the_real_receiving_policy_file() {
+    let dbs = databases(&plan_json(&[]));
+    let keys = dbs["crm-mysql"]["keys"].as_array().unwrap();
+    let storage = keys
+        .iter()
+        .find(|k| k["alias"] == "alias/atrest/crm-mysql-storage")
+        .unwrap();
+    let notes = storage["notes"].to_string();
+    assert!(notes.contains("CI/CD role, AWS Backup"), "{notes}");
+    assert!(
+        notes.contains("keys/receiving-account.us-east-1.policy.json"),
+        "{notes}"
+    );
+}

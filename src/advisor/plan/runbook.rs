@@ -301,12 +301,17 @@ fn storage_keys(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step
     } else {
         vec!["rds".into(), "secretsmanager".into()]
     };
-    let mut notes = Vec::new();
+    let mut notes = vec![format!(
+        "only `{}` uses this key (through {}): a CI/CD role, AWS Backup's role or any other principal that creates, restores, copies or backs up `{}` must be added to `KeyUsersOnlyThroughTheService` and `ServiceGrantsForAttachedResourcesOnly`, or its calls are denied",
+        ctx.principals.db_operator,
+        services.join(" and "),
+        ctx.n()
+    )];
     for s in &ctx.row.trusted_services {
         notes.push(untrusted_service_note(s));
     }
     if ctx.sharing && !ctx.principals.share_with.is_empty() {
-        notes.push("the receiving account copies the shared snapshot under its own key: its copying role needs the identity policy in `keys/receiving-account.policy.json` (use of this key through RDS only)".into());
+        notes.push(format!("the receiving account copies the shared snapshot under its own key: its copying role needs the identity policy in `keys/receiving-account.{}.policy.json` (use of this key through RDS only)", ctx.r()));
     }
     for region in &regions {
         let alias = ctx.storage_alias(region);
