@@ -231,7 +231,10 @@ fn blind_index_roots_are_committed_and_never_silently_made_again() {
         .remove("commitment");
     let e = reader(&bare).blind_index(&ctx, 16).unwrap_err();
     assert!(
-        matches!(e, CellError::Keyring(KeyringError::IndexKeyUncommitted { .. })),
+        matches!(
+            e,
+            CellError::Keyring(KeyringError::IndexKeyUncommitted { .. })
+        ),
         "{e:?}"
     );
 }
