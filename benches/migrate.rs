@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atrest::cell::{CellEncryptor, KeyFileProvider};
-use atrest::migrate::{self, Direction, Options, Shard, Target};
+use atrest::migrate::{self, Codec, Direction, Options, Shard, Target};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use postgres::{Client, NoTls};
 
@@ -86,7 +86,15 @@ fn migrate_shard(url: &str, cells: &CellEncryptor, shard: Shard) {
         batch: BATCH,
         shard,
     };
-    let summary = migrate::migrate(&mut c, &plan, cells, None, &options, &mut |_| {}).unwrap();
+    let summary = migrate::migrate(
+        &mut c,
+        &plan,
+        Codec::Cell(cells),
+        None,
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(summary.written > 0 || summary.already_done);
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use atrest::cell::{CellEncryptor, Context, KeyFileProvider};
-use atrest::migrate::{self, Direction, Options, Target, row_id};
+use atrest::migrate::{self, Codec, Direction, Options, Target, row_id};
 use postgres::{Client, NoTls};
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -45,7 +45,7 @@ pub fn run(url: &str, key: &Path) -> Result<(), Box<dyn Error>> {
     let summary = migrate::migrate(
         &mut db,
         &plan,
-        &cells,
+        Codec::Cell(&cells),
         None,
         &Options::default(),
         &mut |_| {},

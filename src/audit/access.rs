@@ -184,12 +184,12 @@ pub fn analyse(inv: &Inventory, principal: Option<&str>) -> AccessReport {
     let ctx = RequestContext::new();
     let foreign_rcps = Ceiling::NotCollected;
     let mut out = Vec::with_capacity(keys.len());
-    for (i, k) in keys.iter().enumerate() {
+    for (k, (policy, key_grants)) in keys.iter().zip(policies.iter().zip(grants.iter())) {
         let key = key_of(k);
         let key_inputs = KeyInputs {
             key: &key,
-            policy: policies.get(i).and_then(Option::as_ref),
-            grants: grants.get(i).and_then(|g| g.as_deref()),
+            policy: policy.as_ref(),
+            grants: key_grants.as_deref(),
             rcps: if key.account == own {
                 &rcps
             } else {
@@ -219,8 +219,8 @@ pub fn analyse(inv: &Inventory, principal: Option<&str>) -> AccessReport {
             arn: k.arn.clone(),
             name: k.display_name().to_string(),
             manager: k.manager_label(),
-            policy_read: policies.get(i).is_some_and(Option::is_some),
-            grants: grants.get(i).and_then(Option::as_ref).map(Vec::len),
+            policy_read: policy.is_some(),
+            grants: key_grants.as_ref().map(Vec::len),
             entries,
         });
     }
@@ -310,10 +310,10 @@ fn rows(
                 .map(|s| crate::access::describe_source(key, who, s)),
             escalates_to: d.escalates_to.iter().map(|a| a.to_string()).collect(),
         };
-        match out
+        let same = out
             .get_mut(start..)
-            .and_then(|rest| rest.iter_mut().find(|e| same_way(e, &entry)))
-        {
+            .and_then(|tail| tail.iter_mut().find(|e| same_way(e, &entry)));
+        match same {
             Some(e) => e.actions.extend(entry.actions),
             None => out.push(entry),
         }
@@ -481,7 +481,7 @@ pub fn org_of(org: Option<&OrgDetails>) -> Org {
             let paths = path
                 .as_ref()
                 .map(|p| {
-                    let parents = p.get(..p.len().saturating_sub(1)).unwrap_or_default();
+                    let parents = p.split_last().map_or(&[][..], |(_, rest)| rest);
                     let mut text = format!("{id}/");
                     for t in parents {
                         text.push_str(t);

@@ -86,7 +86,7 @@ struct Left {
 /// A data key made or reused for encryption, with what this process may encrypt under it (its limits, for a key it
 /// made alone; a share of them, for a key a keyring lends across processes) and how long it has been in use.
 pub(crate) struct Fresh {
-    pub key: CellKey,
+    pub key: Arc<CellKey>,
     pub messages: u64,
     pub bytes: u64,
     pub age: Duration,
@@ -95,7 +95,7 @@ pub(crate) struct Fresh {
 impl Fresh {
     pub(crate) fn whole(key: CellKey, limits: &CacheLimits) -> Self {
         Fresh {
-            key,
+            key: Arc::new(key),
             messages: limits.max_messages,
             bytes: limits.max_bytes,
             age: Duration::ZERO,
@@ -105,7 +105,7 @@ impl Fresh {
     /// Decryption counts nothing.
     fn for_decrypt(key: CellKey) -> Self {
         Fresh {
-            key,
+            key: Arc::new(key),
             messages: u64::MAX,
             bytes: u64::MAX,
             age: Duration::ZERO,
@@ -650,7 +650,7 @@ impl KeyCache {
         Some((key, cells as usize))
     }
 
-    fn peek(&self, cache_key: &[u8]) -> Option<Arc<CellKey>> {
+    pub(crate) fn peek(&self, cache_key: &[u8]) -> Option<Arc<CellKey>> {
         let mut entries = lock(&self.entries);
         let map = &mut entries.map;
         let entry = map.get(cache_key)?;
@@ -699,7 +699,7 @@ impl KeyCache {
         let outcome = fill().map(|fresh| {
             self.insert(
                 cache_key.to_vec(),
-                Arc::new(fresh.key),
+                fresh.key,
                 fresh.messages,
                 fresh.bytes,
                 fresh.age,
@@ -862,7 +862,7 @@ mod tests {
                 .collect()
         };
         let first = commitments(1);
-        cache.insert_for_decrypt(b"d".to_vec(), Arc::new(fill().unwrap().key));
+        cache.insert_for_decrypt(b"d".to_vec(), fill().unwrap().key);
         let before_fork = fills.load(Ordering::SeqCst);
         // "fork": the recorded pid is no longer ours.
         cache.pid.store(0, Ordering::SeqCst);

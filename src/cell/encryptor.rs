@@ -405,6 +405,21 @@ impl CellEncryptor {
         let Some((entry, allowance)) = keyring.lend(&scope, self.provider.as_ref(), share)? else {
             return Ok(None);
         };
+        let age = std::time::Duration::from_secs(keyring::now_unix().saturating_sub(entry.created));
+        // A key this process made or unwrapped before is in its cache for decryption: no unwrap (no KMS call).
+        let held = self.cache_key(PURPOSE_OPEN_COMPACT, Some(&entry.key_ref), context);
+        if let Some(key) = self
+            .cache
+            .peek(&held)
+            .filter(|k| k.commits_to(&entry.commitment))
+        {
+            return Ok(Some(Fresh {
+                key,
+                messages: allowance.messages,
+                bytes: allowance.bytes,
+                age,
+            }));
+        }
         let plaintext = self
             .provider
             .unwrap_key(&entry.wrapped, &scope)
@@ -420,12 +435,11 @@ impl CellEncryptor {
             .into());
         }
         self.remember_for_decrypt(&plaintext, &key, context)?;
-        let age = keyring::now_unix().saturating_sub(entry.created);
         Ok(Some(Fresh {
-            key,
+            key: Arc::new(key),
             messages: allowance.messages,
             bytes: allowance.bytes,
-            age: std::time::Duration::from_secs(age),
+            age,
         }))
     }
 

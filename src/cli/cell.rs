@@ -150,7 +150,7 @@ impl TryFrom<(&CryptArgs, Option<usize>)> for Job {
 }
 
 fn crypt(args: &CryptArgs, enc: Option<&EncryptArgs>, out: &mut dyn Write) -> Result<(), CliError> {
-    if args.format == Format::Esdk {
+    if args.esdk.format == Format::Esdk {
         return esdk_crypt(args, enc, out);
     }
     let blind_index = enc.filter(|e| e.blind_index).map(|e| e.index_length);

@@ -26,7 +26,8 @@ pub enum CellCommand {
     CommitIndexRoots(CommitIndexRootsArgs),
     /// Encrypt a live PostgreSQL column in place (or into a new column), resumably; `--decrypt` restores it
     Migrate(Box<super::cell_migrate_args::MigrateArgs>),
-    /// Re-encrypt a live PostgreSQL column under new data keys (optionally under a new key source), resumably
+    /// Re-encrypt a live PostgreSQL column under new data keys (or a new key source, or between AWS Encryption SDK
+    /// messages and the cell format), resumably
     Rotate(Box<super::cell_migrate_args::RotateArgs>),
     /// Measure cell encryption on this machine next to raw AES-256-GCM (ring)
     Bench(BenchArgs),
@@ -79,6 +80,13 @@ pub struct CryptArgs {
     /// New CSV file to write (never overwritten; the input is never changed in place)
     #[arg(long, value_name = "FILE", requires = "csv")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub esdk: EsdkSource,
+}
+
+/// The ciphertext format of a value or a column and, for `--format esdk`, its raw AES key (the KMS key is `--kms-key-id`).
+#[derive(Debug, Args)]
+pub struct EsdkSource {
     /// Ciphertext format: atrest's, or AWS Encryption SDK messages (suite 0478; raw AES or KMS keyring)
     #[arg(long, value_enum, default_value_t = Format::Cell)]
     pub format: Format,

@@ -39,27 +39,29 @@ fn refuse_cell_flags(args: &CryptArgs, enc: Option<&EncryptArgs>) -> Result<(), 
     )
 }
 
-/// The raw AES keyring of `--esdk-key`.
+/// The raw AES keyring of a key file, under the NAMESPACE/NAME of `name_flag`.
 #[cfg(feature = "esdk")]
-fn raw_aes(args: &CryptArgs, path: &std::path::Path) -> Result<Arc<dyn Keyring>, CliError> {
+fn raw_aes(
+    path: &std::path::Path,
+    key_name: &str,
+    name_flag: &str,
+) -> Result<Arc<dyn Keyring>, CliError> {
     use crate::esdk::{RawAesKeyring, text as esdk_text};
-    let Some((namespace, name)) = args.esdk_key_name.split_once('/') else {
-        return Err(CliError::usage(format!(
-            "`--esdk-key-name {}` is not NAMESPACE/NAME",
-            args.esdk_key_name
-        ))
-        .with_help(
-            "pass the key namespace and name the other ESDK writers use, e.g. `atrest/atrest`",
-        ));
+    let Some((namespace, name)) = key_name.split_once('/') else {
+        return Err(
+            CliError::usage(format!("`{name_flag} {key_name}` is not NAMESPACE/NAME")).with_help(
+                "pass the key namespace and name the other ESDK writers use, e.g. `atrest/atrest`",
+            ),
+        );
     };
     let key = esdk_text::read_wrapping_key(path)?;
     Ok(Arc::new(RawAesKeyring::new(namespace, name, &key)?))
 }
 
-/// The AWS KMS keyring of `--kms-key-id` (strict: it decrypts what its key wrapped, nothing else).
+/// The AWS KMS keyring of a key ARN (strict: it decrypts what its key wrapped, nothing else).
 #[cfg(all(feature = "esdk", feature = "aws"))]
-fn kms(args: &CryptArgs, id: &str) -> Result<Arc<dyn Keyring>, CliError> {
-    let settings = args.key.aws.settings();
+fn kms(aws: &super::aws_args::AwsArgs, id: &str) -> Result<Arc<dyn Keyring>, CliError> {
+    let settings = aws.settings();
     let keyring = crate::esdk::AwsKmsKeyring::from_settings(&settings, vec![id.to_owned()])
         .map_err(|e| match e {
             crate::cell::KmsSetupError::Aws(a) => super::inventory::endpoint_help(a),
@@ -69,33 +71,60 @@ fn kms(args: &CryptArgs, id: &str) -> Result<Arc<dyn Keyring>, CliError> {
 }
 
 #[cfg(all(feature = "esdk", not(feature = "aws")))]
-fn kms(_: &CryptArgs, id: &str) -> Result<Arc<dyn Keyring>, CliError> {
+fn kms(_: &super::aws_args::AwsArgs, id: &str) -> Result<Arc<dyn Keyring>, CliError> {
     Err(CliError::usage(format!(
         "this build has no AWS support, so `--kms-key-id {id}` cannot be used"
     ))
     .with_help("rebuild with the `aws` feature or pass `--esdk-key FILE`"))
 }
 
+/// Where an ESDK keyring comes from, and the names of its flags for messages.
+#[cfg(feature = "esdk")]
+pub(super) struct EsdkKeys<'a> {
+    pub kms_key_id: Option<&'a str>,
+    pub esdk_key: Option<&'a std::path::Path>,
+    pub key_name: &'a str,
+    pub aws: &'a super::aws_args::AwsArgs,
+    /// `--esdk-key`, `--esdk-key-name` and `--kms-key-id`, or their `--to-` forms.
+    pub flags: [&'static str; 3],
+    /// The flag that asked for ESDK messages, e.g. `--format esdk`.
+    pub asked_by: &'static str,
+}
+
 /// The keyring of the flags: KMS, raw AES, or both (KMS generates the data key, raw AES wraps it too).
 #[cfg(feature = "esdk")]
-fn keyring(args: &CryptArgs) -> Result<Arc<dyn Keyring>, CliError> {
+pub(super) fn esdk_keyring(keys: &EsdkKeys<'_>) -> Result<Arc<dyn Keyring>, CliError> {
+    let [key_flag, name_flag, kms_flag] = keys.flags;
     let mut children = Vec::new();
-    if let Some(id) = &args.key.kms_key_id {
-        children.push(kms(args, id)?);
+    if let Some(id) = keys.kms_key_id {
+        children.push(kms(keys.aws, id)?);
     }
-    if let Some(path) = &args.esdk_key {
-        children.push(raw_aes(args, path)?);
+    if let Some(path) = keys.esdk_key {
+        children.push(raw_aes(path, keys.key_name, name_flag)?);
     }
     match children.len() {
-        0 => Err(CliError::usage(
-            "`--format esdk` needs `--esdk-key FILE` or `--kms-key-id ARN`",
-        )
+        0 => Err(CliError::usage(format!(
+            "`{}` needs `{key_flag} FILE` or `{kms_flag} ARN`",
+            keys.asked_by
+        ))
         .with_help(
             "write the raw AES wrapping key (32 bytes as hex or base64) to a private file, or name a KMS key",
         )),
         1 => Ok(children.remove(0)),
         _ => Ok(Arc::new(crate::esdk::MultiKeyring::new(children))),
     }
+}
+
+#[cfg(feature = "esdk")]
+fn keyring(args: &CryptArgs) -> Result<Arc<dyn Keyring>, CliError> {
+    esdk_keyring(&EsdkKeys {
+        kms_key_id: args.key.kms_key_id.as_deref(),
+        esdk_key: args.esdk.esdk_key.as_deref(),
+        key_name: &args.esdk.esdk_key_name,
+        aws: &args.key.aws,
+        flags: ["--esdk-key", "--esdk-key-name", "--kms-key-id"],
+        asked_by: "--format esdk",
+    })
 }
 
 #[cfg(feature = "esdk")]

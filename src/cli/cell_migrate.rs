@@ -2,15 +2,15 @@
 //! place by `crate::migrate`; this file turns flags into a target and adds the flag names to hints.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 
-use super::cell::{MAIN_FLAGS, hint, provider};
-use super::cell_args::KeySource;
+use super::cell::hint;
+use super::cell_args::Format;
 pub use super::cell_migrate_args::*;
+use super::cell_migrate_keys::{Side, keyring, sealer};
 use super::{CliError, Outcome};
-use crate::cell::{BlindIndex, CellEncryptor, KeyProvider, Keyring};
+use crate::cell::BlindIndex;
 use crate::error::Help;
-use crate::migrate::{self, Direction, MigrateError, Options, Progress, Shard, Target};
+use crate::migrate::{self, Codec, Direction, MigrateError, Options, Progress, Shard, Target};
 
 pub fn migrate(args: &MigrateArgs, out: &mut dyn Write) -> Result<Outcome, CliError> {
     let direction = match args.decrypt {
@@ -20,50 +20,130 @@ pub fn migrate(args: &MigrateArgs, out: &mut dyn Write) -> Result<Outcome, CliEr
     if args.blind_index.is_some() {
         BlindIndex::check_len(args.index_length)
             .map_err(hint("pass `--index-length` between 1 and 32"))?;
+        if args.esdk.format == Format::Esdk {
+            return Err(
+                CliError::usage("`--blind-index` cannot be used with `--format esdk`")
+                    .with_help("a blind index is made with atrest's cell format; fill it in a run without `--format esdk`"),
+            );
+        }
     }
     let target = Target {
         into: args.into.clone(),
         blind_index: args.blind_index.clone().map(|c| (c, args.index_length)),
         ..target(&args.column)
     };
-    let from = provider(&args.key, MAIN_FLAGS)?;
-    let cells = encryptor(&from, keyring(&args.column)?)?;
+    let side = Side {
+        format: args.esdk.format,
+        key_file: args.key.key_file.as_deref(),
+        kms_key_id: args.key.kms_key_id.as_deref(),
+        esdk_key: args.esdk.esdk_key.as_deref(),
+        esdk_key_name: &args.esdk.esdk_key_name,
+        flags: MAIN,
+        format_flag: "--format",
+    };
+    let cells = sealer(
+        &side,
+        keyring(args.column.keyring.as_deref())?,
+        &args.key.aws,
+    )?;
     run(
         &args.db,
         &args.column,
         &target,
         direction,
-        &cells,
+        cells.codec(),
         None,
         out,
     )
 }
 
+/// The flags of the side a run reads (and, except in a rotation, writes).
+const MAIN: [&str; 4] = [
+    "--key-file",
+    "--kms-key-id",
+    "--esdk-key",
+    "--esdk-key-name",
+];
+const TO: [&str; 4] = [
+    "--to-key-file",
+    "--to-kms-key-id",
+    "--to-esdk-key",
+    "--to-esdk-key-name",
+];
+
 pub fn rotate(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome, CliError> {
-    let from = provider(&args.key, MAIN_FLAGS)?;
-    let to = match (&args.to_key_file, &args.to_kms_key_id) {
-        (None, None) => Arc::clone(&from),
-        _ => {
-            let to = KeySource {
-                key_file: args.to_key_file.clone(),
-                kms_key_id: args.to_kms_key_id.clone(),
-                aws: args.key.aws.clone(),
-            };
-            provider(&to, ["--to-key-file", "--to-kms-key-id"])?
-        }
+    let from = Side {
+        format: args.from_format,
+        key_file: args.key.key_file.as_deref(),
+        kms_key_id: args.key.kms_key_id.as_deref(),
+        esdk_key: args.esdk_key.as_deref(),
+        esdk_key_name: &args.esdk_key_name,
+        flags: MAIN,
+        format_flag: "--from-format",
     };
-    let keyring = keyring(&args.column)?;
-    let cells = encryptor(&from, keyring.clone())?;
-    // Its own cache, so new data keys; the same keyring, which stores them too.
-    let new = encryptor(&to, keyring)?;
+    let to_format = args.to_format.unwrap_or(args.from_format);
+    let named =
+        args.to_key_file.is_some() || args.to_kms_key_id.is_some() || args.to_esdk_key.is_some();
+    // Without new key flags, the new data keys come from the same key source.
+    let to = match named {
+        true => Side {
+            format: to_format,
+            key_file: args.to_key_file.as_deref(),
+            kms_key_id: args.to_kms_key_id.as_deref(),
+            esdk_key: args.to_esdk_key.as_deref(),
+            esdk_key_name: &args.to_esdk_key_name,
+            flags: TO,
+            format_flag: "--to-format",
+        },
+        false if to_format == from.format => Side { ..from },
+        // Another format: only a KMS key serves both.
+        false => Side {
+            format: to_format,
+            key_file: None,
+            esdk_key: None,
+            flags: TO,
+            format_flag: "--to-format",
+            ..from
+        },
+    };
+    // A keyring belongs to a cell-format side (it stores the compact form's data keys) and is wrapped by one key.
+    let ring = keyring(args.column.keyring.as_deref())?;
+    let to_ring = match (&args.to_keyring, from.format) {
+        (Some(path), _) => keyring(Some(path))?,
+        (None, Format::Esdk) => ring.clone(),
+        (None, Format::Cell) if named && ring.is_some() && to.format == Format::Cell => {
+            return Err(CliError::usage(
+                "`--keyring` is wrapped by the old key, so the new key's data keys need `--to-keyring NEW_FILE`",
+            )
+            .with_help("pass `--to-keyring`, or move the keyring to the new key first with `atrest cell rewrap`"));
+        }
+        (None, Format::Cell) => ring.clone(),
+    };
+    let (ring_from, ring_to) = match (from.format, to.format) {
+        (Format::Cell, Format::Cell) => (ring, to_ring),
+        (Format::Cell, Format::Esdk) => (ring, None),
+        (Format::Esdk, Format::Cell) => (None, to_ring),
+        (Format::Esdk, Format::Esdk) if ring.is_some() || to_ring.is_some() => {
+            return Err(CliError::usage(
+                "`--keyring` cannot be used with ESDK messages on both sides",
+            )
+            .with_help(
+                "a keyring stores the data keys of atrest's compact form; drop `--keyring`",
+            ));
+        }
+        (Format::Esdk, Format::Esdk) => (None, None),
+    };
+    let cells = sealer(&from, ring_from, &args.key.aws)?;
+    // Its own cache, so new data keys, stored in the new side's keyring.
+    let new = sealer(&to, ring_to, &args.key.aws)?;
     let target = target(&args.column);
     run(
         &args.db,
         &args.column,
         &target,
         Direction::Rotate,
-        &cells,
-        Some(&new),
+        cells.codec(),
+        Some(new.codec()),
         out,
     )
 }
@@ -78,34 +158,13 @@ fn target(args: &ColumnArgs) -> Target {
     }
 }
 
-fn keyring(args: &ColumnArgs) -> Result<Option<Arc<Keyring>>, CliError> {
-    let Some(path) = &args.keyring else {
-        return Ok(None);
-    };
-    let keyring = Keyring::open(path).map_err(hint(
-        "pass a file written by `atrest cell encrypt --keyring`",
-    ))?;
-    Ok(Some(Arc::new(keyring)))
-}
-
-fn encryptor(
-    provider: &Arc<dyn KeyProvider>,
-    keyring: Option<Arc<Keyring>>,
-) -> Result<CellEncryptor, CliError> {
-    let mut builder = CellEncryptor::builder(Arc::clone(provider));
-    if let Some(keyring) = keyring {
-        builder = builder.keyring(keyring);
-    }
-    Ok(builder.build()?)
-}
-
 fn run(
     db: &DbArgs,
     args: &ColumnArgs,
     target: &Target,
     direction: Direction,
-    cells: &CellEncryptor,
-    to: Option<&CellEncryptor>,
+    cells: Codec<'_>,
+    to: Option<Codec<'_>>,
     out: &mut dyn Write,
 ) -> Result<Outcome, CliError> {
     let shard: Shard = args
@@ -119,7 +178,8 @@ fn run(
     let mut client = migrate::connect(db.database_url.as_deref()).map_err(flag_hint)?;
     let plan = migrate::resolve(&mut client, target, direction).map_err(flag_hint)?;
     if args.dry_run {
-        let estimate = migrate::estimate(&mut client, &plan, cells, &options).map_err(flag_hint)?;
+        let estimate =
+            migrate::estimate(&mut client, &plan, cells, to, &options).map_err(flag_hint)?;
         writeln!(
             out,
             "dry run: {} column `{}` of `{}`, shard {shard}",

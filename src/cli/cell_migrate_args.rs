@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::cell_args::KeySource;
+use super::cell_args::{EsdkSource, Format, KeySource};
 
 #[derive(Debug, Args)]
 pub struct DbArgs {
@@ -53,6 +53,8 @@ pub struct MigrateArgs {
     pub key: KeySource,
     #[command(flatten)]
     pub column: ColumnArgs,
+    #[command(flatten)]
+    pub esdk: EsdkSource,
     /// Write into this column (added as bytea when missing) instead of in place; the source stays as it is
     #[arg(long, value_name = "COLUMN")]
     pub into: Option<String>,
@@ -81,4 +83,27 @@ pub struct RotateArgs {
     /// New AWS KMS key for the new data keys
     #[arg(long, value_name = "ARN")]
     pub to_kms_key_id: Option<String>,
+    /// Keyring file for the new data keys (compact form); needed with `--keyring` when the key source changes, as a
+    /// keyring is wrapped by one key (created on first use)
+    #[arg(long, value_name = "FILE")]
+    pub to_keyring: Option<PathBuf>,
+    /// Format the column is in: atrest's, or AWS Encryption SDK messages (`--esdk-key`, `--kms-key-id`)
+    #[arg(long, value_enum, default_value_t = Format::Cell)]
+    pub from_format: Format,
+    /// Format to write (default: `--from-format`); `cell` with `--from-format esdk` converts ESDK messages to
+    /// atrest's cell format, and `esdk` converts back
+    #[arg(long, value_enum)]
+    pub to_format: Option<Format>,
+    /// With `--from-format esdk`: file of the raw AES wrapping key (hex or base64)
+    #[arg(long, value_name = "FILE")]
+    pub esdk_key: Option<PathBuf>,
+    /// With `--from-format esdk`: key namespace and name of the raw AES keyring
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "atrest/atrest")]
+    pub esdk_key_name: String,
+    /// With `--to-format esdk`: file of the new raw AES wrapping key
+    #[arg(long, value_name = "FILE")]
+    pub to_esdk_key: Option<PathBuf>,
+    /// With `--to-format esdk`: key namespace and name of the new raw AES keyring
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "atrest/atrest")]
+    pub to_esdk_key_name: String,
 }

@@ -14,6 +14,8 @@ mod cell_esdk;
 #[cfg(feature = "postgres")]
 mod cell_migrate;
 mod cell_migrate_args;
+#[cfg(feature = "postgres")]
+mod cell_migrate_keys;
 mod error;
 mod evidence;
 mod inventory;

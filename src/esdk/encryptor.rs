@@ -209,6 +209,40 @@ impl EsdkEncryptor {
         self.suite.id
     }
 
+    /// Whether `bytes` is an ESDK message this encryptor would read (its header and body parse within the limits);
+    /// says nothing of whether it decrypts.
+    pub fn is_message(&self, bytes: &[u8]) -> bool {
+        message::parse(bytes, &self.limits).is_ok()
+    }
+
+    /// Whether the keyring wraps data keys locally; one that calls a key service (AWS KMS) binds each encrypted
+    /// data key to a message's whole context, row included, so it makes one call per row.
+    pub fn wraps_locally(&self) -> bool {
+        self.keyring.wraps_locally()
+    }
+
+    pub fn cache_limits(&self) -> CacheLimits {
+        self.cache_limits
+    }
+
+    /// The same suite, frame length and limits under a fresh random raw AES key that is never stored: messages of
+    /// the same shape for a trial, with no key service call.
+    pub fn throwaway(&self) -> Result<EsdkEncryptor, EsdkError> {
+        let mut raw = random::<32>()?;
+        let keyring = super::RawAesKeyring::new("atrest", "throwaway", &raw);
+        zeroize::Zeroize::zeroize(&mut raw);
+        Ok(EsdkEncryptor {
+            keyring: Arc::new(keyring?),
+            suite: self.suite,
+            frame_len: self.frame_len,
+            cache_limits: self.cache_limits,
+            limits: self.limits,
+            policy: self.policy,
+            encrypt_cache: Mutex::new(HashMap::new()),
+            decrypt_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
     /// Encrypts one value of a cell: its context (row included) becomes the message's encryption context.
     pub fn encrypt_cell(&self, context: &Context, plaintext: &[u8]) -> Result<Vec<u8>, EsdkError> {
         let ec = cell_context(context)?;

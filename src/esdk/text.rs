@@ -125,7 +125,7 @@ pub fn decrypt_values(
 }
 
 /// An encryption failure as the cell module's batches report it.
-fn cell_error(e: EsdkError) -> CellError {
+pub(crate) fn cell_error(e: EsdkError) -> CellError {
     match e {
         EsdkError::Cell(c) => c,
         EsdkError::TooLarge { len, max } => CellError::TooLarge { len, max },

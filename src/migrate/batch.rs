@@ -10,12 +10,13 @@ use postgres::{GenericClient, Statement, Transaction};
 use zeroize::Zeroizing;
 
 use super::checkpoint::{self, Counts};
+use super::codec::Codec;
 use super::error::MigrateError;
 use super::plan::{Column, Plan, Storage, ident};
 use super::shard::{Range, Shard};
 use super::verify::{self, Action};
 use super::{Direction, row_id};
-use crate::cell::{BlindIndex, CellEncryptor, Context};
+use crate::cell::{BlindIndex, Context};
 
 /// How often a row that keeps changing is read again before the run gives up.
 const MAX_RETRIES: usize = 5;
@@ -32,9 +33,9 @@ pub(crate) struct Row {
 pub(crate) struct Worker<'a> {
     pub plan: &'a Plan,
     /// Decrypts what is there (and encrypts, except in a rotation).
-    pub cells: &'a CellEncryptor,
-    /// Encrypts the new values: `cells`, or the new keys of a rotation.
-    pub writer: &'a CellEncryptor,
+    pub cells: Codec<'a>,
+    /// Encrypts the new values: `cells`, or the new keys (or format) of a rotation.
+    pub writer: Codec<'a>,
     pub index: Option<BlindIndex>,
     pub shard: Shard,
     first: Statement,
@@ -55,8 +56,8 @@ impl<'a> Worker<'a> {
     pub fn new(
         client: &mut impl GenericClient,
         plan: &'a Plan,
-        cells: &'a CellEncryptor,
-        writer: &'a CellEncryptor,
+        cells: Codec<'a>,
+        writer: Codec<'a>,
         index: Option<BlindIndex>,
         shard: Shard,
         range: Range,
@@ -168,7 +169,7 @@ impl<'a> Worker<'a> {
                 _ => None,
             })
             .collect();
-        let mut sealed = self.writer.encrypt_batch(&to_seal)?.into_iter();
+        let mut sealed = self.writer.seal_batch(&to_seal)?.into_iter();
         let mut news: Vec<Vec<u8>> = Vec::with_capacity(writes.len());
         let mut plains: Vec<&[u8]> = Vec::with_capacity(writes.len());
         for (_, _, a) in &writes {
@@ -177,7 +178,7 @@ impl<'a> Worker<'a> {
                     let ct = sealed
                         .next()
                         .ok_or(crate::cell::CellError::Internal("batch length"))?;
-                    news.push(verify::store(plan.dest.storage, &ct));
+                    news.push(Codec::store(plan.dest.storage, &ct));
                     plains.push(plain);
                 }
                 Action::Restore(plain) => {

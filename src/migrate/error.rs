@@ -77,11 +77,15 @@ pub enum MigrateError {
         object: String,
     },
     #[error(
-        "the value of row `{row}` is an atrest ciphertext that does not decrypt under this key and context"
+        "the value of row `{row}` is an {format} ciphertext that does not decrypt under this key and context"
     )]
-    ForeignCiphertext { row: String },
-    #[error("the value of row `{row}` is not an atrest ciphertext")]
-    NotCiphertext { row: String },
+    ForeignCiphertext { row: String, format: &'static str },
+    #[error("the value of row `{row}` is not an {format} ciphertext")]
+    NotCiphertext { row: String, format: &'static str },
+    #[error(
+        "a blind index is made with atrest's cell format, not with AWS Encryption SDK messages"
+    )]
+    IndexNeedsCellFormat,
     #[error(
         "the plaintext of row `{row}` is not UTF-8 and cannot go into the text column `{column}`"
     )]
@@ -167,6 +171,7 @@ impl Help for MigrateError {
             }
             Self::BadBatch { .. } => "choose a batch size such as 1000".into(),
             Self::RotateInto { .. } => "rotate the column that holds the ciphertexts".into(),
+            Self::IndexNeedsCellFormat => "fill the blind index in a run of the cell format".into(),
             Self::Cell(e) => return e.help(),
         })
     }

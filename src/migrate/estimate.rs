@@ -3,18 +3,18 @@
 //! inside a transaction that is rolled back (under a throw-away key, so no KMS call and no keyring entry is made).
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postgres::{Client, GenericClient};
 
 use super::batch::{self, Worker};
+use super::codec::{Codec, stored_len};
 use super::error::MigrateError;
 use super::plan::{Plan, Storage, ident};
 use super::shard::{self, Range};
-use super::{Direction, Options};
+use super::{Direction, Options, row_id};
 use crate::cell::format::COMPACT_OVERHEAD;
-use crate::cell::{CellEncryptor, Form, KeyFileProvider, ProviderKind};
+use crate::cell::{Context, Form, ProviderKind};
 
 /// USD per 10,000 KMS requests (symmetric keys, us-east-1, 2026).
 pub const KMS_PRICE_PER_10K: f64 = 0.03;
@@ -22,6 +22,10 @@ pub const KMS_PRICE_PER_10K: f64 = 0.03;
 const KEY_FILE_OVERHEAD: u64 = 142;
 /// About as many under a KMS key (its wrapped key's length varies a little).
 const KMS_OVERHEAD: u64 = 250;
+/// What an ESDK message's KMS-wrapped data key takes beyond a raw AES one: a key ARN and a KMS ciphertext blob
+/// against a namespace, a name and 48 bytes (about; the blob's length varies a little).
+#[cfg(feature = "esdk")]
+const KMS_EDK_EXTRA: u64 = 185;
 
 /// What a migration of one shard will take.
 #[derive(Clone, Debug)]
@@ -31,9 +35,10 @@ pub struct Estimate {
     pub rows: u64,
     /// Their stored size today.
     pub bytes: u64,
-    /// Bytes each cell grows by (on average; it shrinks as much when decrypting).
-    pub added_per_cell: u64,
-    pub added_total: u64,
+    /// Bytes each cell grows by on average (negative: it shrinks, as in a decryption or a conversion to the
+    /// compact form).
+    pub added_per_cell: i64,
+    pub added_total: i64,
     /// Data keys made or unwrapped, and as many KMS requests with a KMS key (none with a key file).
     pub data_keys: u64,
     pub kms_calls: u64,
@@ -76,57 +81,78 @@ fn sizes(
     Ok((n(row.get(0)), n(row.get(1))))
 }
 
-/// The estimate for `options.shard` of `plan`.
+/// The estimate for `options.shard` of `plan`: `cells` opens what is there (and seals, except in a rotation, where
+/// `to` seals).
 pub fn estimate(
     client: &mut Client,
     plan: &Plan,
-    cells: &CellEncryptor,
+    cells: Codec<'_>,
+    to: Option<Codec<'_>>,
     options: &Options,
 ) -> Result<Estimate, MigrateError> {
+    let writer = to.unwrap_or(cells);
     let ranges = shard::cut(client, plan, options.shard.count)?;
     let range = ranges
         .get(options.shard.index as usize)
         .cloned()
         .unwrap_or_default();
     let (rows, bytes) = sizes(client, plan, &range)?;
-    let overhead = match (cells.form(), cells.provider().kind()) {
-        (Form::Compact, _) => COMPACT_OVERHEAD as u64,
-        (Form::SelfContained, ProviderKind::KeyFile) => KEY_FILE_OVERHEAD,
-        (Form::SelfContained, ProviderKind::AwsKms) => KMS_OVERHEAD,
-    };
     let avg = bytes.checked_div(rows).unwrap_or(0);
-    let stored = match plan.dest.storage {
-        Storage::Bytea => avg + overhead,
-        _ => (avg + overhead).div_ceil(3) * 4,
+    let sample = batch::probe(client, plan, 1)?
+        .first()
+        .map(|r| row_id(&r.key))
+        .unwrap_or_else(|| "0".into());
+    let ctx = Context::new(&plan.context_table, &plan.context_column)?.with_row(sample)?;
+    // The plaintext's average length, then what a cell of it takes once the run is done.
+    let plain = match plan.direction {
+        Direction::Encrypt => avg,
+        _ => raw_len(plan.source.storage, avg).saturating_sub(overhead(cells, &ctx, avg)?),
     };
-    let added_per_cell = stored.saturating_sub(avg);
-    let rate = trial(client, plan, cells, options, &range)?;
+    let after = match plan.direction {
+        Direction::Decrypt => plain,
+        _ => stored_len(plan.dest.storage, plain + overhead(writer, &ctx, plain)?),
+    };
+    let added_per_cell = i64::try_from(after).unwrap_or(i64::MAX) - i64::try_from(avg).unwrap_or(0);
+    let rate = trial(client, plan, cells, writer, options, &range)?;
     let duration = Duration::from_secs_f64(if rate > 0.0 { rows as f64 / rate } else { 0.0 });
-    let limits = cells.cache().limits();
-    let by_count = rows.div_ceil(limits.max_messages.max(1)).max(1);
-    let by_age = (duration.as_secs() / limits.max_age.as_secs().max(1)) + 1;
-    let data_keys = if rows == 0 { 0 } else { by_count.max(by_age) };
-    let data_keys = match plan.direction {
-        // Old keys unwrapped, new ones made.
-        Direction::Rotate => data_keys * 2,
-        _ => data_keys,
+    let keys = |codec: Codec<'_>| -> (u64, bool) {
+        let (limits, kms, per_row) = match codec {
+            Codec::Cell(c) => (
+                *c.cache().limits(),
+                c.provider().kind() == ProviderKind::AwsKms,
+                false,
+            ),
+            #[cfg(feature = "esdk")]
+            Codec::Esdk(e) => (e.cache_limits(), !e.wraps_locally(), !e.wraps_locally()),
+        };
+        if rows == 0 {
+            return (0, kms);
+        }
+        if per_row {
+            // A key service binds each encrypted data key to the message's whole context, row included.
+            return (rows, kms);
+        }
+        let by_count = rows.div_ceil(limits.max_messages.max(1)).max(1);
+        let by_age = (duration.as_secs() / limits.max_age.as_secs().max(1)) + 1;
+        (by_count.max(by_age), kms)
     };
-    let kms_calls = match cells.provider().kind() {
-        ProviderKind::AwsKms => data_keys,
-        ProviderKind::KeyFile => 0,
+    // Data keys unwrapped to read (decryption, rotation) and made to write (encryption, rotation).
+    let (read, read_kms) = match plan.direction {
+        Direction::Encrypt => (0, false),
+        _ => keys(cells),
     };
+    let (made, made_kms) = match plan.direction {
+        Direction::Decrypt => (0, false),
+        _ => keys(writer),
+    };
+    let data_keys = read + made;
+    let kms_calls = if read_kms { read } else { 0 } + if made_kms { made } else { 0 };
     Ok(Estimate {
         direction: plan.direction,
         rows,
         bytes,
-        added_per_cell: match plan.direction {
-            Direction::Rotate => 0,
-            _ => added_per_cell,
-        },
-        added_total: match plan.direction {
-            Direction::Rotate => 0,
-            _ => added_per_cell * rows,
-        },
+        added_per_cell,
+        added_total: added_per_cell.saturating_mul(i64::try_from(rows).unwrap_or(i64::MAX)),
         data_keys,
         kms_calls,
         kms_cost_usd: kms_calls as f64 * KMS_PRICE_PER_10K / 10_000.0,
@@ -135,11 +161,49 @@ pub fn estimate(
     })
 }
 
+/// The raw length of a ciphertext stored as `avg` bytes (base64 in a text column).
+fn raw_len(storage: Storage, avg: u64) -> u64 {
+    match storage {
+        Storage::Bytea => avg,
+        _ => avg / 4 * 3,
+    }
+}
+
+/// Bytes a ciphertext of `codec` adds to a plaintext of `len` bytes under `ctx`.
+#[cfg_attr(
+    not(feature = "esdk"),
+    allow(unused_variables, reason = "ESDK messages only")
+)]
+fn overhead(codec: Codec<'_>, ctx: &Context, len: u64) -> Result<u64, MigrateError> {
+    match codec {
+        Codec::Cell(c) => Ok(match (c.form(), c.provider().kind()) {
+            (Form::Compact, _) => COMPACT_OVERHEAD as u64,
+            (Form::SelfContained, ProviderKind::KeyFile) => KEY_FILE_OVERHEAD,
+            (Form::SelfContained, ProviderKind::AwsKms) => KMS_OVERHEAD,
+        }),
+        #[cfg(feature = "esdk")]
+        Codec::Esdk(e) => {
+            // Measured on one message of that length: under the keyring itself when it is local, else under a
+            // throw-away raw AES key plus what a KMS-wrapped data key takes beyond it.
+            let plain = vec![0u8; usize::try_from(len).unwrap_or(0).min(1 << 20)];
+            let (sealed, extra) = if e.wraps_locally() {
+                (codec.seal_batch(&[(ctx, &plain)])?, 0)
+            } else {
+                let t = codec.throwaway()?;
+                (t.codec().seal_batch(&[(ctx, &plain)])?, KMS_EDK_EXTRA)
+            };
+            let total = sealed.first().map_or(0, |m| m.len() as u64);
+            Ok(total.saturating_sub(plain.len() as u64) + extra)
+        }
+    }
+}
+
 /// Rows per second of one batch done in a transaction that is rolled back.
 fn trial(
     client: &mut Client,
     plan: &Plan,
-    cells: &CellEncryptor,
+    cells: Codec<'_>,
+    writer: Codec<'_>,
     options: &Options,
     range: &Range,
 ) -> Result<f64, MigrateError> {
@@ -147,11 +211,11 @@ fn trial(
         return Ok(0.0);
     }
     let q = |action| MigrateError::query(action, &plan.table);
-    let throwaway = CellEncryptor::builder(Arc::new(KeyFileProvider::ephemeral()?)).build()?;
+    let throwaway = writer.throwaway()?;
     let writer = match plan.direction {
         // Decryption seals nothing; the others seal under the throw-away key.
         Direction::Decrypt => cells,
-        _ => &throwaway,
+        _ => throwaway.codec(),
     };
     let mut plan = plan.clone();
     let start = Instant::now();
@@ -175,7 +239,7 @@ fn trial(
     }
     let index = match &plan.index {
         Some((_, len)) => {
-            let ctx = crate::cell::Context::new(&plan.context_table, &plan.context_column)?;
+            let ctx = Context::new(&plan.context_table, &plan.context_column)?;
             Some(writer.blind_index(&ctx, *len)?)
         }
         None => None,
@@ -201,15 +265,10 @@ fn trial(
 impl fmt::Display for Estimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.duration.as_secs();
-        let sign = if self.direction == Direction::Decrypt {
-            "-"
-        } else {
-            "+"
-        };
         writeln!(f, "rows:            {}", self.rows)?;
         writeln!(f, "stored bytes:    {}", self.bytes)?;
-        writeln!(f, "bytes per cell:  {sign}{}", self.added_per_cell)?;
-        writeln!(f, "bytes in total:  {sign}{}", self.added_total)?;
+        writeln!(f, "bytes per cell:  {:+}", self.added_per_cell)?;
+        writeln!(f, "bytes in total:  {:+}", self.added_total)?;
         writeln!(f, "data keys:       {}", self.data_keys)?;
         writeln!(
             f,

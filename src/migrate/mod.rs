@@ -14,6 +14,7 @@
 
 mod batch;
 mod checkpoint;
+mod codec;
 mod connect;
 mod error;
 mod estimate;
@@ -25,13 +26,14 @@ use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+pub use codec::Codec;
 pub use connect::connect;
 pub use error::{MigrateError, Privilege};
 pub use estimate::{Estimate, estimate};
 pub use plan::{Plan, resolve};
 pub use shard::Shard;
 
-use crate::cell::{BlindIndex, CellEncryptor, Context};
+use crate::cell::{BlindIndex, Context};
 
 /// Rows per batch by default: one transaction, one key lookup, one `getrandom` call each.
 pub const DEFAULT_BATCH: usize = 1000;
@@ -142,12 +144,12 @@ pub struct Summary {
 }
 
 /// Runs the migration `plan` over `options.shard`: `cells` opens what is there and seals the new values, except in
-/// a rotation, where `to` (an encryptor with its own cache, so new data keys) seals them.
+/// a rotation, where `to` (an encryptor with its own cache, so new data keys, or the other format) seals them.
 pub fn migrate(
     client: &mut Client,
     plan: &Plan,
-    cells: &CellEncryptor,
-    to: Option<&CellEncryptor>,
+    cells: Codec<'_>,
+    to: Option<Codec<'_>>,
     options: &Options,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, MigrateError> {
@@ -223,7 +225,7 @@ pub fn migrate(
 }
 
 /// The blind index of the plan's column, when it fills one.
-fn blind_index(plan: &Plan, cells: &CellEncryptor) -> Result<Option<BlindIndex>, MigrateError> {
+fn blind_index(plan: &Plan, cells: Codec<'_>) -> Result<Option<BlindIndex>, MigrateError> {
     let Some((_, len)) = &plan.index else {
         return Ok(None);
     };

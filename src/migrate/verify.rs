@@ -2,10 +2,11 @@
 //! value opens back to its original.
 
 use super::batch::{Plain, Row};
+use super::codec::Codec;
 use super::error::MigrateError;
 use super::plan::{Plan, Storage};
 use super::{Direction, row_id};
-use crate::cell::{CellEncryptor, CellError, Context, format};
+use crate::cell::{CellError, Context};
 
 /// What a row needs.
 pub(crate) enum Action {
@@ -17,64 +18,48 @@ pub(crate) enum Action {
     Restore(Plain),
 }
 
-/// A stored value as a ciphertext's bytes, when it is one (base64 in a text column).
-pub(crate) fn as_ciphertext(storage: Storage, value: &[u8]) -> Option<Vec<u8>> {
-    let bytes = match storage {
-        Storage::Bytea => value.to_vec(),
-        _ => format::from_text(std::str::from_utf8(value).ok()?).ok()?,
-    };
-    format::decode(&bytes).ok()?;
-    Some(bytes)
-}
-
-/// A ciphertext as stored in a column of `storage`.
-pub(crate) fn store(storage: Storage, ciphertext: &[u8]) -> Vec<u8> {
-    match storage {
-        Storage::Bytea => ciphertext.to_vec(),
-        _ => format::to_text(ciphertext).into_bytes(),
-    }
-}
-
 /// Whether the stored value decrypts back to `plain`.
 pub(crate) fn opens_to(
     storage: Storage,
-    cells: &CellEncryptor,
+    codec: Codec<'_>,
     ctx: &Context,
     stored: &[u8],
     plain: &[u8],
 ) -> bool {
-    as_ciphertext(storage, stored)
-        .and_then(|ct| cells.decrypt(ctx, &ct).ok())
-        .is_some_and(|p| p == plain)
+    codec
+        .ciphertext(storage, stored)
+        .and_then(|ct| codec.open(ctx, &ct).ok())
+        .is_some_and(|p| p.as_slice() == plain)
 }
 
 /// Decrypts a value that is a ciphertext: `Ok(None)` when it is not one, an error when it is one this key and
 /// context do not open.
 fn open(
     storage: Storage,
-    cells: &CellEncryptor,
+    codec: Codec<'_>,
     ctx: &Context,
     row: &Row,
     value: &[u8],
 ) -> Result<Option<Plain>, MigrateError> {
-    let Some(ct) = as_ciphertext(storage, value) else {
+    let Some(ct) = codec.ciphertext(storage, value) else {
         return Ok(None);
     };
-    match cells.decrypt(ctx, &ct) {
-        Ok(p) => Ok(Some(Plain::new(p))),
+    match codec.open(ctx, &ct) {
+        Ok(p) => Ok(Some(p)),
         Err(CellError::Decrypt) => Err(MigrateError::ForeignCiphertext {
             row: row_id(&row.key),
+            format: codec.name(),
         }),
         Err(e) => Err(e.into()),
     }
 }
 
 /// What `row` needs in `plan`'s direction. `cells` opens what is there; `writer` seals the new values (the new
-/// keys of a rotation).
+/// keys, or the other format, of a rotation).
 pub(crate) fn decide(
     plan: &Plan,
-    cells: &CellEncryptor,
-    writer: &CellEncryptor,
+    cells: Codec<'_>,
+    writer: Codec<'_>,
     ctx: &Context,
     row: &Row,
 ) -> Result<Action, MigrateError> {
@@ -104,6 +89,7 @@ pub(crate) fn decide(
                     true => Ok(Action::Skip),
                     false => Err(MigrateError::NotCiphertext {
                         row: row_id(&row.key),
+                        format: cells.name(),
                     }),
                 };
             };
@@ -119,17 +105,23 @@ pub(crate) fn decide(
             }
         }
         Direction::Rotate => {
-            let Some(ct) = as_ciphertext(source, src) else {
-                return Err(MigrateError::NotCiphertext {
-                    row: row_id(&row.key),
-                });
+            let Some(ct) = cells.ciphertext(source, src) else {
+                // Already converted (a rotation into the other format, resumed without its checkpoint).
+                return match open(source, writer, ctx, row, src)? {
+                    Some(_) => Ok(Action::Skip),
+                    None => Err(MigrateError::NotCiphertext {
+                        row: row_id(&row.key),
+                        format: cells.name(),
+                    }),
+                };
             };
-            match cells.decrypt(ctx, &ct) {
-                Ok(p) => Ok(Action::Encrypt(Plain::new(p))),
+            match cells.open(ctx, &ct) {
+                Ok(p) => Ok(Action::Encrypt(p)),
                 // Already under the new keys (a rotation resumed without its checkpoint).
-                Err(CellError::Decrypt) if writer.decrypt(ctx, &ct).is_ok() => Ok(Action::Skip),
+                Err(CellError::Decrypt) if writer.open(ctx, &ct).is_ok() => Ok(Action::Skip),
                 Err(CellError::Decrypt) => Err(MigrateError::ForeignCiphertext {
                     row: row_id(&row.key),
+                    format: cells.name(),
                 }),
                 Err(e) => Err(e.into()),
             }

@@ -526,6 +526,33 @@ fn mixed_account_exact_findings_and_classifications() {
         ));
         want.push(("kms_key_policy_separation_of_duties", deputy, key.clone()));
     }
+    // The access checks: no grant, no IAM principal and no other account reaches any key here.
+    for key in [
+        &m.k_rot,
+        &m.k_norot,
+        &m.k_pending,
+        &m.k_public,
+        &m.k_deputy,
+        &m.k_hsm,
+        &m.k_aws_rds,
+    ] {
+        want.push(("kms_key_grants_no_external_grantee", "pass", key.clone()));
+    }
+    // The database keys (the ones behind an instance, cluster or snapshot).
+    for key in [&m.k_rot, &m.k_norot, &m.k_pending, &m.k_hsm, &m.k_aws_rds] {
+        want.push((
+            "kms_database_key_no_cross_account_decrypt",
+            "pass",
+            key.clone(),
+        ));
+        want.push(("kms_key_no_unconstrained_create_grant", "pass", key.clone()));
+    }
+    // Shared with another account under a customer managed key.
+    want.push((
+        "shared_snapshot_not_aws_managed_key",
+        "pass",
+        snap("pg-enc-shared"),
+    ));
     assert_eq!(findings(&live), set(&want));
 
     let got_dbs = databases(&live);

@@ -12,5 +12,7 @@ mod pg_app;
 
 mod db;
 mod errors;
+#[cfg(feature = "esdk")]
+mod esdk;
 mod migrate;
 mod resume;

@@ -257,21 +257,85 @@ fn the_compact_form_with_a_keyring_rotates_and_restores_and_a_rotation_dry_run_w
         ]);
         run_ok(&url, &all)
     };
-    let compact = |key: &std::path::Path| {
+    let new_ring = dir.path().join("users.new.keyring.json");
+    let nr = new_ring.to_str().unwrap();
+    let compact = |key: &std::path::Path, ring: &std::path::Path| {
         CellEncryptor::builder(Arc::new(KeyFileProvider::open(key).unwrap()))
-            .keyring(Arc::new(Keyring::open(&ring).unwrap()))
+            .keyring(Arc::new(Keyring::open(ring).unwrap()))
             .build()
             .unwrap()
     };
 
     call(&["migrate", "--key-file", o]);
-    assert_opens_to(&mut client, &compact(&old), "users", "ssn", &original);
+    assert_opens_to(
+        &mut client,
+        &compact(&old, &ring),
+        "users",
+        "ssn",
+        &original,
+    );
     let before = db::values(&mut client, "users", "ssn");
-    let out = call(&["rotate", "--key-file", o, "--to-key-file", n, "--dry-run"]);
+    // A keyring is wrapped by one key: a new key's data keys go into a keyring of their own.
+    let refused = db::run(
+        &url,
+        &[
+            "rotate",
+            "--table",
+            "users",
+            "--column",
+            "ssn",
+            "--keyring",
+            r,
+            "--key-file",
+            o,
+            "--to-key-file",
+            n,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(crate::support::stderr(&refused).contains("--to-keyring NEW_FILE"));
+    let out = call(&[
+        "rotate",
+        "--key-file",
+        o,
+        "--to-key-file",
+        n,
+        "--to-keyring",
+        nr,
+        "--dry-run",
+    ]);
     assert!(out.contains("rows:            3959"), "{out}");
     assert_eq!(db::values(&mut client, "users", "ssn"), before);
-    call(&["rotate", "--key-file", o, "--to-key-file", n]);
-    assert_opens_to(&mut client, &compact(&new), "users", "ssn", &original);
-    call(&["migrate", "--decrypt", "--key-file", n]);
+    call(&[
+        "rotate",
+        "--key-file",
+        o,
+        "--to-key-file",
+        n,
+        "--to-keyring",
+        nr,
+    ]);
+    assert_opens_to(
+        &mut client,
+        &compact(&new, &new_ring),
+        "users",
+        "ssn",
+        &original,
+    );
+    run_ok(
+        &url,
+        &[
+            "migrate",
+            "--decrypt",
+            "--key-file",
+            n,
+            "--keyring",
+            nr,
+            "--table",
+            "users",
+            "--column",
+            "ssn",
+        ],
+    );
     assert_eq!(db::values(&mut client, "users", "ssn"), original);
 }
