@@ -697,3 +697,20 @@ fn storage_key_notes_name_who_else_needs_the_key_and_the_real_receiving_policy_f
         "{notes}"
     );
 }
+
+/// The LUKS steps find the volume, the old key slots and the database's unit themselves.
+#[test]
+fn luks_steps_run_as_written() {
+    let dbs = databases(&plan_json(&[]));
+    for name in ["vault-pg-luks", "events"] {
+        for c in commands(&dbs[name], Some("host")) {
+            assert!(!has_placeholder(&c), "{name}: placeholder in `{c}`");
+        }
+    }
+    let vault = text(&dbs["vault-pg-luks"]);
+    assert!(vault.contains("old_slots=$(cryptsetup luksDump"), "{vault}");
+    assert!(vault.contains("for slot in $old_slots; do cryptsetup luksKillSlot"));
+    assert!(vault.contains("findmnt -n -o SOURCE --target /var/lib/pgsql"));
+    let events = text(&dbs["events"]);
+    assert!(events.contains("systemctl stop mongod"), "{events}");
+}

@@ -27,6 +27,19 @@ fn data_dir(family: &str) -> &'static str {
     }
 }
 
+/// The systemd unit of the database server, as the engines' own packages name it; `$DB_SERVICE` (an input of the
+/// script) where the engine ships none.
+fn service(family: &str) -> &'static str {
+    match family {
+        "postgresql" => "postgresql",
+        "mysql" => "mysqld",
+        "mariadb" => "mariadb",
+        "mongodb" => "mongod",
+        "sqlserver" => "mssql-server",
+        _ => "\"$DB_SERVICE\"",
+    }
+}
+
 fn launch_host(ctx: &Ctx<'_>, tags: &str, why: &str) -> Step {
     let (n, r) = (ctx.n(), ctx.r());
     let size = ctx.row.size_gib.map_or(100, |s| s + s / 4);
@@ -183,17 +196,19 @@ pub(super) fn luks_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
     let dev =
         "dev=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo \"$data_volume\" | tr -d -)";
     if ctx.row.encryption == "luks" {
+        let dir = data_dir(&ctx.family);
         steps.push(step(
             Phase::Migrate,
             "Re-key LUKS by key slots, without touching the data",
             format!("The volume already holds LUKS data: never `luksFormat` it (that wipes it). Add the new unlock secret ({binding}) in a free key slot, remove the old slot, and re-encrypt the volume key online with `cryptsetup reencrypt` when the volume key itself must change. Back the header up before and after, off the host."),
             vec![
-                host(format!("data_volume=<the data volume's id, e.g. from lsblk -o NAME,SERIAL>; {dev}")),
+                host(format!("dev=$(cryptsetup status \"$(findmnt -n -o SOURCE --target {dir})\" | awk '$1 == \"device:\" {{print $2}}')   # the LUKS volume under the data directory")),
                 host(header.clone()),
                 host(off_host.clone()),
-                host("cryptsetup luksDump \"$dev\"   # note the slot of the old secret".to_string()),
+                host("old_slots=$(cryptsetup luksDump \"$dev\" | awk '/^Keyslots:/ {k = 1; next} /^[^ \\t]/ {k = 0} k && $2 == \"luks2\" {sub(\":\", \"\", $1); print $1}')   # the slots of the old secrets".to_string()),
                 host(bind.clone()),
-                host("cryptsetup luksKillSlot \"$dev\" <old slot>".to_string()),
+                host("cryptsetup luksAddKey \"$dev\"   # a new recovery passphrase, into escrow".to_string()),
+                host("for slot in $old_slots; do cryptsetup luksKillSlot \"$dev\" \"$slot\"; done".to_string()),
                 host("cryptsetup reencrypt \"$dev\"   # online LUKS2 volume-key rotation, when required".to_string()),
                 host(header),
                 host(off_host),
@@ -255,8 +270,8 @@ pub(super) fn luks_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
         "Copy the data and prove a reboot",
         "With the database stopped, copy its data directory onto the LUKS volume, mount it in place, start the database and reboot once to prove the unlock path.",
         vec![
-            host(format!("systemctl stop <database service> && mount /dev/mapper/{n}-data {dir}.new && rsync -aHAX {dir}/ {dir}.new/ && umount {dir}.new && mv {dir} {dir}.plain && mkdir {dir} && mount {dir}")),
-            host("systemctl start <database service> && systemctl reboot".to_string()),
+            host(format!("systemctl stop {unit} && mount /dev/mapper/{n}-data {dir}.new && rsync -aHAX {dir}/ {dir}.new/ && umount {dir}.new && mv {dir} {dir}.plain && mkdir {dir} && mount {dir}", unit = service(&ctx.family))),
+            host(format!("systemctl start {} && systemctl reboot", service(&ctx.family))),
         ],
         &[],
     ));
