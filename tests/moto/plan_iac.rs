@@ -264,6 +264,9 @@ fn the_terraform_parses_and_checkov_finds_only_explained_failures() {
                 "--skip-download",
                 "--quiet",
             ])
+            // Nothing leaves the machine: no update check against the package index, no policy download.
+            .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+            .env("BC_SKIP_MAPPING", "TRUE")
             .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
             .env_remove("BC_API_KEY"));
         let report: Value = serde_json::from_str(&stdout(&scan))
