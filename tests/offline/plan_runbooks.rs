@@ -714,3 +714,27 @@ fn luks_steps_run_as_written() {
     let events = text(&dbs["events"]);
     assert!(events.contains("systemctl stop mongod"), "{events}");
 }
+
+/// Every SQL and host command of the fleet runs as written: values a person supplies come from the environment
+/// (`$VAR`, sqlcmd's `$(VAR)`, PowerShell's `$env:VAR`) or SQL*Plus substitution variables (`&&var`), never
+/// `<fill me in>`.
+#[test]
+fn no_command_of_the_fleet_names_a_placeholder() {
+    let example = run(atrest()
+        .arg("plan")
+        .arg("-i")
+        .arg(repo_path("examples/fleet.csv"))
+        .args(["--format", "json"]));
+    assert!(example.status.success(), "{}", stderr(&example));
+    for plan in [plan_json(&[]), json(&example)] {
+        for (name, db) in &databases(&plan) {
+            for c in commands(db, None) {
+                assert!(!has_placeholder(&c), "{name}: placeholder in `{c}`");
+            }
+            for k in db["keys"].as_array().unwrap() {
+                let policy = k["policy"].to_string();
+                assert!(!has_placeholder(&policy), "{name}: placeholder in {policy}");
+            }
+        }
+    }
+}

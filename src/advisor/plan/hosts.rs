@@ -27,6 +27,9 @@ fn data_dir(family: &str) -> &'static str {
     }
 }
 
+/// Encrypts every permanent tablespace not yet encrypted, online (Oracle 12.2 and later).
+const ENCRYPT_TABLESPACES: &str = "BEGIN FOR t IN (SELECT tablespace_name FROM dba_tablespaces WHERE contents = 'PERMANENT' AND encrypted = 'NO') LOOP EXECUTE IMMEDIATE 'ALTER TABLESPACE \"' || t.tablespace_name || '\" ENCRYPTION ONLINE USING ''AES256'' ENCRYPT'; END LOOP; END;";
+
 /// The systemd unit of the database server, as the engines' own packages name it; `$DB_SERVICE` (an input of the
 /// script) where the engine ships none.
 fn service(family: &str) -> &'static str {
@@ -325,26 +328,26 @@ pub(super) fn tde_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
             "Put the TDE master key in CloudHSM",
             vec![
                 sql(
-                    "ALTER SYSTEM SET WALLET_ROOT = '/opt/oracle/admin/<SID>/wallet' SCOPE = SPFILE;  -- then restart",
+                    "ALTER SYSTEM SET WALLET_ROOT = '/opt/oracle/admin/&&oracle_sid/wallet' SCOPE = SPFILE;  -- then restart",
                 ),
                 sql(
                     "ALTER SYSTEM SET TDE_CONFIGURATION = 'KEYSTORE_CONFIGURATION=HSM|FILE' SCOPE = BOTH;",
                 ),
                 sql(
-                    "ADMINISTER KEY MANAGEMENT SET KEYSTORE OPEN IDENTIFIED BY \"<crypto user>:<password>\" CONTAINER = ALL;",
+                    "ADMINISTER KEY MANAGEMENT SET KEYSTORE OPEN IDENTIFIED BY \"&&hsm_crypto_user:&&hsm_crypto_password\" CONTAINER = ALL;",
                 ),
                 sql(if existing {
-                    "ADMINISTER KEY MANAGEMENT SET ENCRYPTION KEY IDENTIFIED BY \"<crypto user>:<password>\" MIGRATE USING \"<wallet password>\" WITH BACKUP CONTAINER = ALL;  -- moves the master key from the existing wallet"
+                    "ADMINISTER KEY MANAGEMENT SET ENCRYPTION KEY IDENTIFIED BY \"&&hsm_crypto_user:&&hsm_crypto_password\" MIGRATE USING \"&&wallet_password\" WITH BACKUP CONTAINER = ALL;  -- moves the master key from the existing wallet"
                 } else {
-                    "ADMINISTER KEY MANAGEMENT SET ENCRYPTION KEY IDENTIFIED BY \"<crypto user>:<password>\" CONTAINER = ALL;"
+                    "ADMINISTER KEY MANAGEMENT SET ENCRYPTION KEY IDENTIFIED BY \"&&hsm_crypto_user:&&hsm_crypto_password\" CONTAINER = ALL;"
                 }),
-                sql("ALTER TABLESPACE <tablespace> ENCRYPTION ONLINE USING 'AES256' ENCRYPT;"),
+                sql(ENCRYPT_TABLESPACES),
             ],
         ),
         ("oracle", _) => {
             let mut c = vec![
                 sql(
-                    "ALTER SYSTEM SET WALLET_ROOT = '/opt/oracle/admin/<SID>/wallet' SCOPE = SPFILE;  -- 19c: then restart",
+                    "ALTER SYSTEM SET WALLET_ROOT = '/opt/oracle/admin/&&oracle_sid/wallet' SCOPE = SPFILE;  -- 19c: then restart",
                 ),
                 sql(
                     "ALTER SYSTEM SET TDE_CONFIGURATION = 'KEYSTORE_CONFIGURATION=FILE' SCOPE = BOTH;",
@@ -352,22 +355,21 @@ pub(super) fn tde_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
             ];
             if existing {
                 c.extend([
-                    sql("-- on the source: ADMINISTER KEY MANAGEMENT EXPORT ENCRYPTION KEYS WITH SECRET \"<export secret>\" TO '/tmp/tde_keys.exp' FORCE KEYSTORE IDENTIFIED BY \"<source keystore password>\";"),
-                    host("scp <source host>:/tmp/tde_keys.exp /tmp/  # or copy ewallet.p12 and cwallet.sso into $WALLET_ROOT/tde"),
-                    sql("ADMINISTER KEY MANAGEMENT CREATE KEYSTORE IDENTIFIED BY \"<keystore password>\";"),
-                    sql("ADMINISTER KEY MANAGEMENT SET KEYSTORE OPEN IDENTIFIED BY \"<keystore password>\" CONTAINER = ALL;"),
-                    sql("ADMINISTER KEY MANAGEMENT IMPORT ENCRYPTION KEYS WITH SECRET \"<export secret>\" FROM '/tmp/tde_keys.exp' FORCE KEYSTORE IDENTIFIED BY \"<keystore password>\" WITH BACKUP;"),
-                    sql("ADMINISTER KEY MANAGEMENT CREATE AUTO_LOGIN KEYSTORE FROM KEYSTORE IDENTIFIED BY \"<keystore password>\";"),
+                    sql("-- on the source: ADMINISTER KEY MANAGEMENT EXPORT ENCRYPTION KEYS WITH SECRET \"&&export_secret\" TO '/tmp/tde_keys.exp' FORCE KEYSTORE IDENTIFIED BY \"&&source_keystore_password\";"),
+                    host("scp \"$SOURCE_HOST\":/tmp/tde_keys.exp /tmp/  # or copy ewallet.p12 and cwallet.sso into $WALLET_ROOT/tde"),
+                    sql("ADMINISTER KEY MANAGEMENT CREATE KEYSTORE IDENTIFIED BY \"&&keystore_password\";"),
+                    sql("ADMINISTER KEY MANAGEMENT SET KEYSTORE OPEN IDENTIFIED BY \"&&keystore_password\" CONTAINER = ALL;"),
+                    sql("ADMINISTER KEY MANAGEMENT IMPORT ENCRYPTION KEYS WITH SECRET \"&&export_secret\" FROM '/tmp/tde_keys.exp' FORCE KEYSTORE IDENTIFIED BY \"&&keystore_password\" WITH BACKUP;"),
+                    sql("ADMINISTER KEY MANAGEMENT CREATE AUTO_LOGIN KEYSTORE FROM KEYSTORE IDENTIFIED BY \"&&keystore_password\";"),
                     manual("restore the datafiles (RMAN duplicate or Data Guard standby, then switchover): they open only with the imported keys"),
                 ]);
             } else {
                 c.extend([
-                    sql("ADMINISTER KEY MANAGEMENT CREATE KEYSTORE IDENTIFIED BY \"<keystore password>\";"),
-                    sql("ADMINISTER KEY MANAGEMENT SET KEYSTORE OPEN IDENTIFIED BY \"<keystore password>\" CONTAINER = ALL;"),
-                    sql("ADMINISTER KEY MANAGEMENT SET KEY IDENTIFIED BY \"<keystore password>\" WITH BACKUP CONTAINER = ALL;"),
-                    sql("ADMINISTER KEY MANAGEMENT CREATE AUTO_LOGIN KEYSTORE FROM KEYSTORE IDENTIFIED BY \"<keystore password>\";"),
-                    sql("ALTER TABLESPACE <tablespace> ENCRYPTION ONLINE USING 'AES256' ENCRYPT;"),
-                    sql("ALTER TABLE <table> MODIFY (<column> ENCRYPT USING 'AES256');  -- column-level, where needed"),
+                    sql("ADMINISTER KEY MANAGEMENT CREATE KEYSTORE IDENTIFIED BY \"&&keystore_password\";"),
+                    sql("ADMINISTER KEY MANAGEMENT SET KEYSTORE OPEN IDENTIFIED BY \"&&keystore_password\" CONTAINER = ALL;"),
+                    sql("ADMINISTER KEY MANAGEMENT SET KEY IDENTIFIED BY \"&&keystore_password\" WITH BACKUP CONTAINER = ALL;"),
+                    sql("ADMINISTER KEY MANAGEMENT CREATE AUTO_LOGIN KEYSTORE FROM KEYSTORE IDENTIFIED BY \"&&keystore_password\";"),
+                    sql(ENCRYPT_TABLESPACES),
                 ]);
             }
             ("Configure the keystore and encrypt", c)
@@ -376,13 +378,15 @@ pub(super) fn tde_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
             "Create the TDE keys and encrypt the database",
             vec![
                 sql("USE master;"),
-                sql("CREATE MASTER KEY ENCRYPTION BY PASSWORD = '<password>';"),
+                sql(
+                    "CREATE MASTER KEY ENCRYPTION BY PASSWORD = '$(TDE_MASTER_KEY_PASSWORD)';  -- sqlcmd takes $(...) from the environment",
+                ),
                 sql("CREATE CERTIFICATE TdeCert WITH SUBJECT = 'TDE certificate';"),
                 sql(
-                    "BACKUP CERTIFICATE TdeCert TO FILE = '<path>.cer' WITH PRIVATE KEY (FILE = '<path>.pvk', ENCRYPTION BY PASSWORD = '<password>');",
+                    "BACKUP CERTIFICATE TdeCert TO FILE = '/var/opt/mssql/backup/TdeCert.cer' WITH PRIVATE KEY (FILE = '/var/opt/mssql/backup/TdeCert.pvk', ENCRYPTION BY PASSWORD = '$(TDE_CERTIFICATE_BACKUP_PASSWORD)');  -- then copy both files off the host",
                 ),
                 sql(
-                    "USE [<database>]; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TdeCert; ALTER DATABASE [<database>] SET ENCRYPTION ON;",
+                    "DECLARE @sql nvarchar(max) = N''; SELECT @sql += N'USE ' + QUOTENAME(name) + N'; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TdeCert; ALTER DATABASE ' + QUOTENAME(name) + N' SET ENCRYPTION ON; ' FROM sys.databases WHERE database_id > 4; EXEC sp_executesql @sql;",
                 ),
             ],
         ),
@@ -390,7 +394,7 @@ pub(super) fn tde_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
             "Turn on the encrypted storage engine and re-sync",
             vec![
                 host(
-                    "mongod --enableEncryption --kmipServerName <KMIP server> --kmipServerCAFile /etc/mongo/kmip-ca.pem --kmipClientCertificateFile /etc/mongo/kmip-client.pem  # or --encryptionKeyFile for a local key",
+                    "mongod --enableEncryption --kmipServerName \"$KMIP_SERVER\" --kmipServerCAFile /etc/mongo/kmip-ca.pem --kmipClientCertificateFile /etc/mongo/kmip-client.pem  # or --encryptionKeyFile for a local key",
                 ),
                 manual(
                     "add the encrypted node to the replica set, let the initial sync finish, step the old primary down and remove the unencrypted members one by one (existing data files cannot be encrypted in place)",
@@ -406,7 +410,9 @@ pub(super) fn tde_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
                 sql(
                     "SET PERSIST default_table_encryption = ON; SET PERSIST binlog_encryption = ON;",
                 ),
-                sql("ALTER TABLE <each table> ENCRYPTION = 'Y';  -- rebuilds the table"),
+                host(
+                    "mysql -N -e \"SELECT CONCAT('ALTER TABLE \\`', table_schema, '\\`.\\`', table_name, '\\` ENCRYPTION = ''Y'';') FROM information_schema.tables WHERE engine = 'InnoDB' AND table_schema NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema') AND create_options NOT LIKE '%ENCRYPTION=''Y''%'\" | mysql  # rebuilds each table",
+                ),
                 sql("ALTER INSTANCE ROTATE INNODB MASTER KEY;"),
             ],
         ),
@@ -439,7 +445,7 @@ pub(super) fn tde_steps(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
                     "db2 update dbm cfg using keystore_type pkcs12 keystore_location /db2/keystore/keystore.p12",
                 ),
                 host(
-                    "db2 restore db <db> from <backup dir> encrypt  # a backup restored into an encrypted database",
+                    "db2 restore db \"$DB2_DATABASE\" from \"$DB2_BACKUP_DIR\" encrypt  # a backup restored into an encrypted database",
                 ),
             ],
         ),
@@ -478,7 +484,7 @@ fn cloudhsm_cluster_commands(region: &str, kmsuser: bool) -> Vec<Command> {
         c.push(host("cloudhsm-cli user create --username kmsuser --role crypto-user   # the user AWS KMS logs in as; its password is the key store password".to_string()));
     } else {
         c.push(host(
-            "cloudhsm-cli user create --username <database crypto user> --role crypto-user"
+            "cloudhsm-cli user create --username \"$HSM_CRYPTO_USER\" --role crypto-user"
                 .to_string(),
         ));
     }

@@ -67,7 +67,7 @@ fn cell_key(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step>) {
     let mut backfill = Vec::new();
     for (table, column) in &cols {
         backfill.push(host(format!(
-            "atrest cell encrypt --kms-key-id {alias} --region {r} --keyring {n}.keyring.json --table {table} --csv {table}.csv --column {column} --row-key <id column> --out {table}.encrypted.csv"
+            "atrest cell encrypt --kms-key-id {alias} --region {r} --keyring {n}.keyring.json --table {table} --csv {table}.csv --column {column} --row-key \"$ROW_KEY_COLUMN\" --out {table}.encrypted.csv"
         )));
     }
     steps.push(step(
@@ -150,16 +150,31 @@ fn rds_tde(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
     ));
 }
 
-fn always_encrypted(steps: &mut Vec<Step>) {
+fn always_encrypted(ctx: &Ctx<'_>, steps: &mut Vec<Step>) {
+    let mut columns: Vec<String> = ctx
+        .row
+        .sensitive_columns
+        .iter()
+        .filter(|c| c.contains('.'))
+        .map(|c| format!("dbo.{c}"))
+        .collect();
+    if columns.is_empty() {
+        columns.push("$env:AE_COLUMN".into());
+    }
+    let settings: Vec<String> = columns
+        .iter()
+        .map(|c| format!("(New-SqlColumnEncryptionSettings -ColumnName {c} -EncryptionType Deterministic -EncryptionKey CEK1)"))
+        .collect();
     steps.push(step(
         Phase::Cutover,
         "Encrypt columns with Always Encrypted",
         "Choose the column master key store (Windows certificate store, or an HSM through a CNG/KSP provider), create the keys with client tooling (a column encryption key's encrypted value is produced by the client, never typed in SQL), choose deterministic encryption for columns used in equality lookups or joins and randomized for the rest, and encrypt. Encrypting existing columns moves their data through the client: plan the window, or use the online approach. Applications then connect with `Column Encryption Setting=Enabled`.",
         vec![
-            host("$cmk = New-SqlCertificateStoreColumnMasterKeySettings -CertificateStoreLocation CurrentUser -Thumbprint <certificate thumbprint>"),
+            host("$db = Get-SqlDatabase -ServerInstance $env:SQL_SERVER -Name $env:SQL_DATABASE"),
+            host("$cmk = New-SqlCertificateStoreColumnMasterKeySettings -CertificateStoreLocation CurrentUser -Thumbprint $env:CMK_THUMBPRINT"),
             host("New-SqlColumnMasterKey -Name CMK1 -InputObject $db -ColumnMasterKeySettings $cmk"),
             host("New-SqlColumnEncryptionKey -Name CEK1 -InputObject $db -ColumnMasterKeyName CMK1"),
-            host("Set-SqlColumnEncryption -InputObject $db -ColumnEncryptionSettings (New-SqlColumnEncryptionSettings -ColumnName dbo.<table>.<column> -EncryptionType Deterministic -EncryptionKey CEK1) -LogFileDirectory ."),
+            host(format!("Set-SqlColumnEncryption -InputObject $db -ColumnEncryptionSettings @({}) -LogFileDirectory .", settings.join(", "))),
             manual("switch the applications' connection strings to Column Encryption Setting=Enabled"),
         ],
         &["sqlserver-always-encrypted"],
@@ -171,7 +186,7 @@ pub(super) fn steps(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<
         match overlay.as_str() {
             "app-layer-cell-encryption" => cell_key(ctx, keys, steps),
             "rds-native-tde" => rds_tde(ctx, steps),
-            "native-column-encryption" => always_encrypted(steps),
+            "native-column-encryption" => always_encrypted(ctx, steps),
             _ => {}
         }
     }

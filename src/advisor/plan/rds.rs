@@ -431,7 +431,7 @@ fn share_step(ctx: &Ctx<'_>, cluster: bool, steps: &mut Vec<Step>) {
             aws(create),
             aws(wait),
             aws(modify),
-            manual(format!("in the receiving account: aws rds {copy} arn:aws:rds:{r}:{account}:{kind}:{n}-share --target-db-{}snapshot-identifier {n}-copy --kms-key-id <a key of the receiving account> --region {r}", if cluster { "cluster-" } else { "" })),
+            manual(format!("in the receiving account: aws rds {copy} arn:aws:rds:{r}:{account}:{kind}:{n}-share --target-db-{}snapshot-identifier {n}-copy --kms-key-id \"$RECEIVING_ACCOUNT_KEY_ARN\" --region {r}", if cluster { "cluster-" } else { "" })),
         ],
         &["rds-snapshot-share-default-key"],
     ));
