@@ -171,7 +171,7 @@ fn write_plan(args: PlanArgs, out: &mut dyn Write) -> CliResult {
     let plan = plan::plan(catalog, &base, &rows, &principals)?;
     let dir = args.out.as_ref().map(|d| d.display().to_string());
     if let Some(d) = &args.out {
-        plan::script::write_out(&plan, &args.account_id, d).map_err(|e| {
+        plan::script::write_out(&plan, catalog, &args.account_id, d).map_err(|e| {
             CliError::failure(format!(
                 "cannot write the plan's files into `{}`: {e}",
                 d.display()

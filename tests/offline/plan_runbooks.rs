@@ -500,10 +500,20 @@ fn the_scp_and_the_files_are_written_and_referred_to() {
         "keys/atrest-crm-mysql-storage.us-east-1.policy.json",
         "keys/atrest-ebs-default.us-east-1.policy.json",
         "keys/receiving-account.us-east-1.policy.json",
+        "infrastructure/cloudformation.json",
+        "infrastructure/main.tf",
     ] {
         assert!(out_dir.join(f).is_file(), "{f} not written");
     }
     assert!(md.contains("keys/atrest-crm-mysql-storage.us-east-1.policy.json"));
+    let template: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("infrastructure/cloudformation.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
+    let tf = std::fs::read_to_string(out_dir.join("infrastructure/main.tf")).unwrap();
+    assert!(tf.contains("resource \"aws_ebs_default_kms_key\" \"us_east_1\""));
+    assert!(md.contains("infrastructure/"));
     assert!(
         !md.contains("\"Statement\""),
         "policies live in files when --out is given"

@@ -143,7 +143,7 @@ pub fn markdown(plan: &Plan, files: Option<&Files<'_>>, out: &mut dyn Write) -> 
     match files {
         Some(f) => writeln!(
             out,
-            "\nFiles in `{}`: key policies in `keys/`, the SCP in `scp.json`, scripts `00-organization.sh`, `00-fleet.sh`, then per database `10-primaries/`, `20-replicas/`, `30-dr/`, `40-verify/`, `rollback/`, `cleanup/`, and every step with its commands in `runbooks/<database>.md`.",
+            "\nFiles in `{}`: key policies in `keys/`, the SCP in `scp.json`, scripts `00-organization.sh`, `00-fleet.sh`, then per database `10-primaries/`, `20-replicas/`, `30-dr/`, `40-verify/`, `rollback/`, `cleanup/`, every step with its commands in `runbooks/<database>.md`, and the keys, EBS default, option groups and SCP as infrastructure code in `infrastructure/` (CloudFormation and Terraform).",
             f.dir
         )?,
         None => writeln!(

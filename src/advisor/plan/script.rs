@@ -12,6 +12,8 @@
 //! 40-verify/<db>.sh                   atrest audit
 //! rollback/<db>.sh, cleanup/<db>.sh   undo the cut-over; remove plaintext copies after the rollback window
 //! runbooks/<db>.md                    every step, alternatives included, with all its commands
+//! infrastructure/cloudformation.json  the keys, EBS default, option groups and SCP as a CloudFormation template
+//! infrastructure/main.tf              the same as Terraform
 //! ```
 
 use std::fmt::Write as _;
@@ -19,7 +21,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::runbook::{Phase, Runs, Step};
-use super::{DatabasePlan, Plan, policy};
+use super::{DatabasePlan, Plan, iac, policy};
+use crate::catalog::Catalog;
 
 /// Shell functions every script defines first.
 pub const PREAMBLE: &str = r#"set -euo pipefail
@@ -178,9 +181,26 @@ fn json(v: &serde_json::Value) -> io::Result<String> {
 }
 
 /// Writes the plan's files under `dir`; returns the paths written.
-pub fn write_out(plan: &Plan, account: &str, dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn write_out(
+    plan: &Plan,
+    catalog: &Catalog,
+    account: &str,
+    dir: &Path,
+) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     write(dir, "scp.json", &json(&plan.fleet.scp)?, &mut written)?;
+    write(
+        dir,
+        "infrastructure/cloudformation.json",
+        &json(&iac::cloudformation(plan, catalog, account))?,
+        &mut written,
+    )?;
+    write(
+        dir,
+        "infrastructure/main.tf",
+        &(iac::terraform(plan, catalog, account) + "\n"),
+        &mut written,
+    )?;
     let mut shared_regions: Vec<(String, Vec<String>)> = Vec::new();
     for k in plan
         .fleet
