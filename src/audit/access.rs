@@ -184,12 +184,12 @@ pub fn analyse(inv: &Inventory, principal: Option<&str>) -> AccessReport {
     let ctx = RequestContext::new();
     let foreign_rcps = Ceiling::NotCollected;
     let mut out = Vec::with_capacity(keys.len());
-    for (i, k) in keys.iter().enumerate() {
+    for ((k, policy), grant) in keys.iter().zip(&policies).zip(&grants) {
         let key = key_of(k);
         let key_inputs = KeyInputs {
             key: &key,
-            policy: policies[i].as_ref(),
-            grants: grants[i].as_deref(),
+            policy: policy.as_ref(),
+            grants: grant.as_deref(),
             rcps: if key.account == own {
                 &rcps
             } else {
@@ -219,8 +219,8 @@ pub fn analyse(inv: &Inventory, principal: Option<&str>) -> AccessReport {
             arn: k.arn.clone(),
             name: k.display_name().to_string(),
             manager: k.manager_label(),
-            policy_read: policies[i].is_some(),
-            grants: grants[i].as_ref().map(Vec::len),
+            policy_read: policy.is_some(),
+            grants: grant.as_ref().map(Vec::len),
             entries,
         });
     }
@@ -310,7 +310,10 @@ fn rows(
                 .map(|s| crate::access::describe_source(key, who, s)),
             escalates_to: d.escalates_to.iter().map(|a| a.to_string()).collect(),
         };
-        match out[start..].iter_mut().find(|e| same_way(e, &entry)) {
+        match out
+            .get_mut(start..)
+            .and_then(|rest| rest.iter_mut().find(|e| same_way(e, &entry)))
+        {
             Some(e) => e.actions.extend(entry.actions),
             None => out.push(entry),
         }
@@ -478,7 +481,7 @@ pub fn org_of(org: Option<&OrgDetails>) -> Org {
             let paths = path
                 .as_ref()
                 .map(|p| {
-                    let parents = &p[..p.len().saturating_sub(1)];
+                    let parents = p.get(..p.len().saturating_sub(1)).unwrap_or_default();
                     let mut text = format!("{id}/");
                     for t in parents {
                         text.push_str(t);

@@ -364,12 +364,11 @@ pub(crate) fn allowing_statements(
     for d in decisions {
         if let Some(crate::access::Source::KeyPolicy { statement }) =
             d.via.and_then(|v| v.key_statement)
+            && let Some(s) = policy.statements.get(statement as usize)
         {
-            if let Some(s) = policy.statements.get(statement as usize) {
-                let label = s.label();
-                if !out.contains(&label) {
-                    out.push(label);
-                }
+            let label = s.label();
+            if !out.contains(&label) {
+                out.push(label);
             }
         }
     }

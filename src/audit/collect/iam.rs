@@ -108,11 +108,12 @@ pub(crate) fn decode_document(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
             b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
+                match bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                 {
                     Some(b) => {
@@ -132,6 +133,19 @@ pub(crate) fn decode_document(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The account's IAM alias (ListAccountAliases: an account has at most one), `None` when it has none.
+pub(crate) async fn alias(
+    config: &SdkConfig,
+    region: &str,
+) -> Result<Option<String>, CollectError> {
+    let out = Client::new(config)
+        .list_account_aliases()
+        .send()
+        .await
+        .map_err(|e| api_error(region, SERVICE, "ListAccountAliases", &e))?;
+    Ok(out.account_aliases().first().cloned())
 }
 
 #[cfg(test)]
