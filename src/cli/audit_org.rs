@@ -81,6 +81,36 @@ pub fn run(_args: &AuditArgs, _accounts: AccountList, _out: &mut dyn Write) -> C
 
 #[cfg(feature = "aws")]
 pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliResult {
+    if let Some(dir) = &args.org.out_dir {
+        prepare_out_dir(dir)?;
+    }
+    let catalog = Catalog::embedded()?;
+    let run = collect_org(
+        &args.source,
+        &args.org,
+        accounts,
+        args.org.out_dir.clone(),
+        catalog,
+    )?;
+    finish(args, &run.report, catalog, out)
+}
+
+/// What an organisation run read: the report, the whole sorted account list, and the shard it took.
+pub struct OrgRun {
+    pub report: Report,
+    pub all_accounts: Vec<String>,
+    pub shard: Option<super::audit_args::Shard>,
+}
+
+/// Reads the accounts (`out_dir`, when given, must exist: each inventory is written there as it is read).
+#[cfg(feature = "aws")]
+pub fn collect_org(
+    source: &super::inventory::InventorySource,
+    org_args: &super::audit_args::OrgArgs,
+    accounts: AccountList,
+    out_dir: Option<std::path::PathBuf>,
+    catalog: &'static Catalog,
+) -> Result<OrgRun, CliError> {
     use std::io::IsTerminal;
     use std::sync::Arc;
 
@@ -89,24 +119,20 @@ pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliR
     use crate::audit::collect::{CollectOptions, NoProgress, Progress};
     use crate::aws::block_on;
 
-    let Plan::Live { regions, db_tag } = args.source.plan()? else {
+    let Plan::Live { regions, db_tag } = source.plan()? else {
         return Err(CliError::usage(
             "`--accounts` reads AWS: it cannot audit a saved inventory",
         ));
     };
-    let shard = args.org.shard()?;
-    if let Some(dir) = &args.org.out_dir {
-        prepare_out_dir(dir)?;
-    }
+    let shard = org_args.shard()?;
     let role = Role {
-        name: args.org.role_name.clone().unwrap_or_default(),
-        external_id: args.org.external_id.clone(),
-        session_name: args.org.role_session_name.clone(),
-        source_identity: args.org.source_identity.clone(),
+        name: org_args.role_name.clone().unwrap_or_default(),
+        external_id: org_args.external_id.clone(),
+        session_name: org_args.role_session_name.clone(),
+        source_identity: org_args.source_identity.clone(),
     };
-    let settings = args.source.aws.settings();
+    let settings = source.aws.settings();
     settings.validate().map_err(endpoint_help)?;
-    let catalog = Catalog::embedded()?;
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| Arc::new(progress::AccountBar::new()));
@@ -115,10 +141,9 @@ pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliR
         None => Arc::new(NoProgress),
     };
     let options = CollectOptions::new(regions.clone(), db_tag);
-    let in_flight = usize::from(args.org.max_accounts_in_flight);
-    let out_dir = args.org.out_dir.clone();
+    let in_flight = usize::from(org_args.max_accounts_in_flight);
 
-    let result: Result<Report, CliError> = block_on(async {
+    let result: Result<OrgRun, CliError> = block_on(async {
         let config = super::inventory::load_config(&settings, &regions)
             .await
             .map_err(endpoint_help)?;
@@ -149,6 +174,7 @@ pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliR
         if targets.is_empty() {
             return Err(CliError::failure("the organisation lists no active account"));
         }
+        let all_accounts: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
         let targets: Vec<Target> = match shard {
             Some(s) => targets
                 .into_iter()
@@ -209,15 +235,18 @@ pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliR
                  (`atrest iam-policy audit` prints one)",
             ));
         }
-        Ok(org.finish())
+        Ok(OrgRun {
+            report: org.finish(),
+            all_accounts,
+            shard,
+        })
     })
     .map_err(endpoint_help)
     .and_then(|r| r);
     if let Some(bar) = bar {
         bar.clear();
     }
-    let report = result?;
-    finish(args, &report, catalog, out)
+    result
 }
 
 /// The caller's own identity could not be read: no credentials, or nothing reachable.
@@ -239,7 +268,7 @@ fn caller_error(e: crate::audit::inventory::CollectError) -> CliError {
 
 /// `--out-dir`: created when missing; an existing one must hold no inventory yet, so runs never mix.
 #[cfg(feature = "aws")]
-fn prepare_out_dir(dir: &Path) -> Result<(), CliError> {
+pub fn prepare_out_dir(dir: &Path) -> Result<(), CliError> {
     let help = "choose a new or empty directory for `--out-dir`";
     if dir.exists() {
         let files = inventory_files(dir).map_err(|e| e.with_help(help))?;
@@ -258,66 +287,5 @@ fn prepare_out_dir(dir: &Path) -> Result<(), CliError> {
 }
 
 #[cfg(feature = "aws")]
-mod progress {
-    use std::io::Write;
-    use std::sync::Mutex;
-    use std::time::Instant;
-
-    use crate::audit::collect::Progress;
-
-    /// `[####....] 12/31 accounts, ETA 0:42` on stderr (only when stderr is a terminal).
-    pub struct AccountBar {
-        state: Mutex<(usize, usize)>,
-        started: Instant,
-    }
-
-    impl AccountBar {
-        pub fn new() -> Self {
-            AccountBar {
-                state: Mutex::new((0, 0)),
-                started: Instant::now(),
-            }
-        }
-
-        fn draw(&self) {
-            let Ok(state) = self.state.lock() else { return };
-            let (done, total) = *state;
-            const WIDTH: usize = 24;
-            let filled = (done * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
-            let eta = match done {
-                0 => "ETA --:--".to_string(),
-                _ => {
-                    let per = self.started.elapsed().as_secs_f64() / done as f64;
-                    let left = (per * total.saturating_sub(done) as f64).round() as u64;
-                    format!("ETA {}:{:02}", left / 60, left % 60)
-                }
-            };
-            let _ = write!(
-                std::io::stderr(),
-                "\r\x1b[2K[{}{}] {done}/{total} accounts, {eta}",
-                "#".repeat(filled),
-                ".".repeat(WIDTH - filled)
-            );
-        }
-
-        pub fn clear(&self) {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-        }
-    }
-
-    impl Progress for AccountBar {
-        fn add(&self, units: usize) {
-            if let Ok(mut state) = self.state.lock() {
-                state.1 += units;
-            }
-            self.draw();
-        }
-
-        fn done(&self, _label: &str) {
-            if let Ok(mut state) = self.state.lock() {
-                state.0 += 1;
-            }
-            self.draw();
-        }
-    }
-}
+#[path = "audit_progress.rs"]
+mod progress;

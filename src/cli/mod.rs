@@ -18,6 +18,7 @@ mod cell_migrate;
 mod cell_migrate_args;
 mod error;
 mod evidence;
+mod evidence_org;
 mod iam_policy;
 mod inventory;
 mod plan;

@@ -149,6 +149,10 @@ struct Org {
 }
 
 fn organisation() -> Org {
+    organisation_of(MEMBERS)
+}
+
+fn organisation_of(members: usize) -> Org {
     let moto = PrivateMoto::start(&[]);
     let endpoint = moto.endpoint.clone();
     block_on(async move {
@@ -160,7 +164,7 @@ fn organisation() -> Org {
             .await
             .unwrap();
         let mut ids = Vec::new();
-        for n in 0..=MEMBERS {
+        for n in 0..=members {
             let out = orgs
                 .create_account()
                 .account_name(format!("member-{n:02}"))
@@ -222,11 +226,19 @@ fn organisation() -> Org {
 }
 
 fn audit(org: &Org, args: &[&str]) -> Output {
+    as_auditor(org, &["audit"], args, &[])
+}
+
+/// `atrest <command> --endpoint-url ... --role-name ... --external-id ... <args>` as the organisation's auditor.
+fn as_auditor(org: &Org, command: &[&str], args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = atrest();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.env("AWS_ACCESS_KEY_ID", &org.auditor.0)
         .env("AWS_SECRET_ACCESS_KEY", &org.auditor.1)
         .env("AWS_REGION", REGION)
-        .arg("audit")
+        .args(command)
         .arg("--endpoint-url")
         .arg(&org.moto.endpoint)
         .args(["--role-name", ROLE, "--external-id", EXTERNAL_ID])
@@ -498,4 +510,141 @@ pub fn validate_ocsf(file: &std::path::Path) -> String {
     );
     assert!(out.status.success(), "{text}");
     text
+}
+
+/// Three shard bundles (`--shard 0/3`, `env/3` with JOB_COMPLETION_INDEX=1, `2/3`), merged, verify and hold the same
+/// findings, databases and errors as one unsharded bundle; overlapping or incomplete shards are refused. And the
+/// progress line appears on a terminal only.
+#[test]
+fn org_shards_merge_into_one_bundle_with_the_findings_of_one_run() {
+    let org = organisation_of(8);
+    org.moto.enforce_iam();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let mut keygen = atrest();
+    keygen.args(["evidence", "keygen", "--out", &path("key")]);
+    assert!(run(&mut keygen).status.success());
+    let build = |out: &str, shard: Option<&str>, env: &[(&str, &str)]| {
+        let mut args = vec![
+            "--out",
+            out,
+            "--accounts",
+            "org",
+            "--regions",
+            REGION,
+            "--signing-key",
+        ];
+        let key = path("key");
+        args.push(&key);
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = as_auditor(&org, &["evidence", "build"], &args, env);
+        assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    };
+    build(&path("full"), None, &[]);
+    build(&path("shard-0"), Some("0/3"), &[]);
+    build(
+        &path("shard-1"),
+        Some("env/3"),
+        &[("JOB_COMPLETION_INDEX", "1")],
+    );
+    build(&path("shard-2"), Some("2/3"), &[]);
+
+    let merge = |out: &str, shards: &[&str]| {
+        let mut cmd = atrest();
+        cmd.args(["evidence", "merge", "--out", out])
+            .args([
+                "--public-key",
+                &path("key.pub"),
+                "--signing-key",
+                &path("key"),
+            ])
+            .args(shards.iter().map(|s| path(s)));
+        run(&mut cmd)
+    };
+    let merged = merge(&path("merged"), &["shard-0", "shard-1", "shard-2"]);
+    assert_eq!(merged.status.code(), Some(4), "{}", stderr(&merged));
+    let mut verify = atrest();
+    verify.args([
+        "evidence",
+        "verify",
+        &path("merged"),
+        "--public-key",
+        &path("key.pub"),
+    ]);
+    let verified = run(&mut verify);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+
+    let findings = |bundle: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(bundle).join("findings.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let (full, merged_report) = (findings("full"), findings("merged"));
+    for field in ["findings", "databases", "errors", "summary"] {
+        assert_eq!(full[field], merged_report[field], "{field}");
+    }
+    assert_eq!(
+        full["accounts"].as_array().unwrap().len(),
+        org.seeded.len() + 1
+    );
+    let shard_accounts: usize = (0..3)
+        .map(|i| {
+            findings(&format!("shard-{i}"))["accounts"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(shard_accounts, org.seeded.len() + 1);
+
+    // On a terminal, stderr shows the accounts done and the ETA; off a terminal (above), nothing but warnings.
+    let mut tty = std::process::Command::new("script");
+    tty.env("AWS_ACCESS_KEY_ID", &org.auditor.0)
+        .env("AWS_SECRET_ACCESS_KEY", &org.auditor.1)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ENDPOINT_URL", crate::support::NOWHERE)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .args(["-qec"])
+        .arg(format!(
+            "{} audit --endpoint-url {} --accounts org --role-name {ROLE} --external-id {EXTERNAL_ID} --regions {REGION} --format json > /dev/null",
+            env!("CARGO_BIN_EXE_atrest"),
+            org.moto.endpoint
+        ))
+        .arg(path("typescript"));
+    let shown = run(&mut tty);
+    let screen = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(
+        screen.contains(&format!("/{} accounts, ETA", org.seeded.len() + 1)),
+        "{screen}"
+    );
+    let plain = as_auditor(
+        &org,
+        &["audit"],
+        &["--accounts", "org", "--regions", REGION],
+        &[],
+    );
+    assert!(!stderr(&plain).contains("ETA"), "{}", stderr(&plain));
+
+    let overlap = merge(&path("overlap"), &["shard-0", "shard-1", "shard-1"]);
+    assert_eq!(overlap.status.code(), Some(2), "{}", stderr(&overlap));
+    assert!(
+        stderr(&overlap).contains("error: shard bundles overlap"),
+        "{}",
+        stderr(&overlap)
+    );
+    let missing = merge(&path("missing"), &["shard-0", "shard-2"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("shard(s) 1 of 3 are missing"),
+        "{}",
+        stderr(&missing)
+    );
+    let whole = merge(&path("mixed"), &["full", "shard-1"]);
+    assert_eq!(whole.status.code(), Some(2), "{}", stderr(&whole));
 }
