@@ -142,3 +142,23 @@ pub fn sdk_error_summary<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse
         _ => "unknown SDK error".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_config::retry::{RetryConfig, RetryMode};
+
+    use super::*;
+
+    #[test]
+    fn retries_are_adaptive_with_the_configured_attempts_unless_a_mode_is_named() {
+        if std::env::var_os("AWS_RETRY_MODE").is_some() {
+            return;
+        }
+        let config = SdkConfig::builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .build();
+        let retry = adaptive_retries(config).retry_config().cloned().unwrap();
+        assert_eq!(retry.mode(), RetryMode::Adaptive);
+        assert_eq!(retry.max_attempts(), 5);
+    }
+}

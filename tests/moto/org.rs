@@ -631,6 +631,25 @@ fn org_shards_merge_into_one_bundle_with_the_findings_of_one_run() {
     );
     assert!(!stderr(&plain).contains("ETA"), "{}", stderr(&plain));
 
+    // With a source identity, the sessions come from AssumeRole with SourceIdentity: the same accounts are read.
+    let sourced = as_auditor(
+        &org,
+        &["audit"],
+        &[
+            "--accounts",
+            "org",
+            "--regions",
+            REGION,
+            "--source-identity",
+            "alice",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(sourced.status.code(), Some(4), "{}", stderr(&sourced));
+    assert_eq!(json(&sourced)["databases"], full["databases"]);
+
     let overlap = merge(&path("overlap"), &["shard-0", "shard-1", "shard-1"]);
     assert_eq!(overlap.status.code(), Some(2), "{}", stderr(&overlap));
     assert!(
