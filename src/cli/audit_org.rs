@@ -96,6 +96,7 @@ pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliR
 }
 
 /// What an organisation run read: the report, the whole sorted account list, and the shard it took.
+#[cfg(feature = "aws")]
 pub struct OrgRun {
     pub report: Report,
     pub all_accounts: Vec<String>,

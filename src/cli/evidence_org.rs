@@ -15,7 +15,9 @@ use crate::audit::report::Report;
 use crate::audit::run::Source;
 use crate::audit::{clock, store};
 use crate::catalog::Catalog;
-use crate::evidence::org::{self, INVENTORIES_DIR, RunInfo};
+#[cfg(feature = "aws")]
+use crate::evidence::org::RunInfo;
+use crate::evidence::org::{self, INVENTORIES_DIR};
 use crate::evidence::{bundle, signing};
 
 #[derive(Debug, Args)]
@@ -65,6 +67,7 @@ fn written(
     Ok(Outcome::Success)
 }
 
+#[cfg(feature = "aws")]
 fn require_key(args: &BuildArgs) -> Result<signing::SigningKey, CliError> {
     match &args.signing_key {
         Some(path) => Ok(signing::SigningKey::load(path)?),
