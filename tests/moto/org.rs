@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::private_moto::PrivateMoto;
 use crate::support::seed::Seed;
@@ -601,6 +601,39 @@ fn org_shards_merge_into_one_bundle_with_the_findings_of_one_run() {
         })
         .sum();
     assert_eq!(shard_accounts, org.seeded.len() + 1);
+
+    // `evidence diff` works across organisation bundles: nothing changed between the whole run and the merge, and
+    // from one shard to the whole run, only the other shards' resources are new.
+    let diff = |old: &str, new: &str| {
+        let mut cmd = atrest();
+        cmd.args([
+            "evidence",
+            "diff",
+            &path(old),
+            &path(new),
+            "--format",
+            "json",
+        ]);
+        let out = run(&mut cmd);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json(&out)
+    };
+    let same = diff("full", "merged");
+    assert_eq!(same["new_failures"], json!([]), "{same:#}");
+    assert_eq!(same["added_resources"], json!([]), "{same:#}");
+    let grown = diff("shard-0", "full");
+    let shard0: Vec<String> = findings("shard-0")["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    let new_resources = grown["added_resources"].as_array().unwrap();
+    assert!(!new_resources.is_empty(), "{grown:#}");
+    for r in new_resources {
+        let arn = r["resource"].as_str().unwrap();
+        assert!(!shard0.iter().any(|id| arn.contains(id.as_str())), "{arn}");
+    }
 
     // On a terminal, stderr shows the accounts done and the ETA; off a terminal (above), nothing but warnings.
     let mut tty = std::process::Command::new("script");
