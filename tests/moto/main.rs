@@ -13,3 +13,5 @@ mod cell_kms;
 #[cfg(feature = "esdk")]
 mod esdk_python;
 mod evidence;
+mod iam_policy;
+mod org;
