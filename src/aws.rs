@@ -73,8 +73,21 @@ impl AwsSettings {
         if config.region().is_none() {
             return Err(AwsSetupError::NoRegion);
         }
-        Ok(config)
+        Ok(adaptive_retries(config))
     }
+}
+
+/// The SDK's adaptive retry mode (standard retries plus a client-side rate limiter that slows down when throttled),
+/// with the configured number of attempts, unless `AWS_RETRY_MODE` names a mode.
+fn adaptive_retries(config: SdkConfig) -> SdkConfig {
+    if std::env::var_os("AWS_RETRY_MODE").is_some() {
+        return config;
+    }
+    let attempts = config.retry_config().map(|r| r.max_attempts()).unwrap_or(3);
+    config
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(attempts))
+        .build()
 }
 
 /// Runs a future to completion on a fresh multi-threaded runtime (the CLI is synchronous at the top).
@@ -127,5 +140,25 @@ pub fn sdk_error_summary<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse
         }
         SdkError::ConstructionFailure(_) => "the request could not be built".to_string(),
         _ => "unknown SDK error".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::retry::{RetryConfig, RetryMode};
+
+    use super::*;
+
+    #[test]
+    fn retries_are_adaptive_with_the_configured_attempts_unless_a_mode_is_named() {
+        if std::env::var_os("AWS_RETRY_MODE").is_some() {
+            return;
+        }
+        let config = SdkConfig::builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .build();
+        let retry = adaptive_retries(config).retry_config().cloned().unwrap();
+        assert_eq!(retry.mode(), RetryMode::Adaptive);
+        assert_eq!(retry.max_attempts(), 5);
     }
 }

@@ -98,4 +98,10 @@ pub struct Finding {
     pub resource: String,
     pub region: String,
     pub message: String,
+    /// The account the resource belongs to, in an audit of several accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// That account's Organizations name or IAM alias, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
 }

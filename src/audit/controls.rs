@@ -341,6 +341,8 @@ mod tests {
             resource: resource.into(),
             region: "eu-west-1".into(),
             message: "m".into(),
+            account: None,
+            account_name: None,
         }
     }
 
@@ -349,6 +351,8 @@ mod tests {
             schema_version: 1,
             generator: "atrest test".into(),
             account: Some("111122223333".into()),
+            account_name: None,
+            accounts: Vec::new(),
             regions: vec!["eu-west-1".into()],
             started: String::new(),
             finished: String::new(),

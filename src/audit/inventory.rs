@@ -17,6 +17,10 @@ pub struct Inventory {
     /// The audited account id (from STS GetCallerIdentity), if it could be read.
     #[serde(default)]
     pub account: Option<String>,
+    /// The account's name: its AWS Organizations name when the account list came from the organisation, else its
+    /// IAM account alias (IAM ListAccountAliases), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     /// Who read the account (STS GetCallerIdentity ARN), if it could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_arn: Option<String>,
@@ -73,6 +77,7 @@ impl Default for Inventory {
         Inventory {
             schema_version: INVENTORY_SCHEMA_VERSION,
             account: None,
+            account_name: None,
             caller_arn: None,
             partition: default_partition(),
             regions: Vec::new(),
@@ -461,6 +466,9 @@ impl KmsKey {
 /// A failed API call; collection went on without it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CollectError {
+    /// The account the call was made in, in an audit of several accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub region: String,
     pub service: String,
     pub operation: String,
@@ -626,6 +634,7 @@ mod tests {
 
     fn failed(message: &str) -> CollectError {
         CollectError {
+            account: None,
             region: "eu-west-1".into(),
             service: "sts".into(),
             operation: "GetCallerIdentity".into(),

@@ -13,9 +13,17 @@ pub mod clock;
 pub mod collect;
 pub mod controls;
 pub mod inventory;
+pub mod org;
+/// The collectors' read-only actions, also in a build without the collectors (for `atrest iam-policy`).
+#[cfg(feature = "aws")]
+pub use collect::permissions;
+#[cfg(not(feature = "aws"))]
+#[path = "collect/permissions.rs"]
+pub mod permissions;
 pub mod policy;
 pub mod provenance;
 pub mod report;
+pub mod role;
 pub mod run;
 pub mod select;
 pub mod store;

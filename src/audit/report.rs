@@ -19,7 +19,14 @@ pub struct Report {
     pub schema_version: u32,
     /// `atrest <version>`.
     pub generator: String,
+    /// The audited account; `None` in an audit of several accounts (see `accounts`).
     pub account: Option<String>,
+    /// The account's IAM alias, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    /// In an audit of several accounts: each account with its counts, by account id. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountSummary>,
     pub regions: Vec<String>,
     /// When the account was read (for a saved inventory: when it was collected).
     pub started: String,
@@ -43,6 +50,23 @@ pub struct Summary {
     pub databases_by_option: BTreeMap<String, usize>,
     pub errors: usize,
     pub checks: Vec<CheckSummary>,
+}
+
+/// One account of an audit of several accounts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub regions: Vec<String>,
+    /// `complete`, `partial` (some calls failed) or `unread` (nothing could be read, e.g. its role could not be
+    /// assumed): what was not read is unknown, never safe.
+    pub coverage: String,
+    pub pass: usize,
+    pub fail: usize,
+    pub not_applicable: usize,
+    pub databases: usize,
+    pub errors: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

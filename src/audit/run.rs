@@ -66,6 +66,8 @@ pub fn audit(
                 resource: r.resource,
                 region: r.region,
                 message: r.message,
+                account: None,
+                account_name: None,
             });
         }
         per_check.push(summary);
@@ -112,6 +114,8 @@ pub fn audit(
         schema_version: REPORT_SCHEMA_VERSION,
         generator: format!("atrest {}", env!("CARGO_PKG_VERSION")),
         account: inventory.account.clone(),
+        account_name: inventory.account_name.clone(),
+        accounts: Vec::new(),
         regions,
         started: inventory.started.clone(),
         finished: inventory.finished.clone(),

@@ -1,12 +1,9 @@
 //! `atrest audit`: read an AWS account (or a saved inventory), run the checks, classify the databases, report.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use clap::Args;
-
-use super::inventory::InventorySource;
-use super::{CliError, CliResult, Outcome, ReportFormat};
+pub use super::audit_args::AuditArgs;
+use super::{CliError, CliResult, Outcome};
 use crate::audit::controls;
 use crate::audit::provenance::Provenance;
 use crate::audit::{clock, run, store};
@@ -14,27 +11,13 @@ use crate::catalog::Catalog;
 use crate::model::Severity;
 use crate::report::{self, AuditView};
 
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    #[command(flatten)]
-    pub source: InventorySource,
-    /// Report format
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
-    /// Exit with code 3 when a failed finding has this severity or higher
-    /// (informational, low, medium, high, critical)
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
-    /// Save what was read (the inventory, JSON) to FILE, to audit it again later with --inventory-in
-    #[arg(long, value_name = "FILE", conflicts_with = "inventory_in")]
-    pub inventory_out: Option<PathBuf>,
-}
-
-fn parse_severity(text: &str) -> Result<Severity, String> {
-    text.parse()
-}
-
 pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
+    if let Some(accounts) = args.org.accounts()? {
+        return super::audit_org::run(&args, accounts, out);
+    }
+    if let Some(dir) = args.source.inventory_in.as_deref().filter(|p| p.is_dir()) {
+        return super::audit_org::saved(&args, dir, out);
+    }
     let plan = args.source.plan()?;
     if let Some(path) = &args.inventory_out {
         store::check_writable(path).map_err(|e| CliError::from(e).as_usage())?;
@@ -62,17 +45,20 @@ pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
     };
     report::render(&view, args.format.into(), out)?;
     out.flush()?;
+    Ok(outcome(&report, args.fail_on))
+}
+
+/// Warns about failed calls on stderr, and picks the exit status: 3 at `--fail-on`, else 4 when partial.
+pub(super) fn outcome(report: &crate::audit::report::Report, fail_on: Option<Severity>) -> Outcome {
     if !report.errors.is_empty() {
         eprintln!(
             "warning: {} API call(s) failed; the audit went on without them and the report lists them under errors",
             report.errors.len()
         );
     }
-    match args.fail_on {
-        Some(threshold) if report.failures_at_or_above(threshold) > 0 => {
-            Ok(Outcome::ThresholdReached)
-        }
-        _ if !report.errors.is_empty() => Ok(Outcome::Partial),
-        _ => Ok(Outcome::Success),
+    match fail_on {
+        Some(threshold) if report.failures_at_or_above(threshold) > 0 => Outcome::ThresholdReached,
+        _ if !report.errors.is_empty() => Outcome::Partial,
+        _ => Outcome::Success,
     }
 }

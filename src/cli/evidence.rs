@@ -29,6 +29,8 @@ pub enum EvidenceCommand {
     Verify(VerifyArgs),
     /// Show what changed between two bundles
     Diff(DiffArgs),
+    /// Merge the shard bundles of one organisation run into one signed organisation bundle
+    Merge(super::evidence_org::MergeArgs),
     /// List the compliance frameworks, their controls and the checks behind them
     Frameworks(FrameworksArgs),
 }
@@ -47,6 +49,8 @@ pub struct BuildArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub source: InventorySource,
+    #[command(flatten)]
+    pub org: super::audit_args::OrgArgs,
     /// Sign the manifest with this Ed25519 private key (from `atrest evidence keygen`)
     #[arg(long, value_name = "KEYFILE")]
     pub signing_key: Option<PathBuf>,
@@ -112,6 +116,7 @@ pub fn run(args: EvidenceArgs, out: &mut dyn Write) -> CliResult {
         EvidenceCommand::Build(a) => build(*a, out),
         EvidenceCommand::Verify(a) => verify_bundle(a, out),
         EvidenceCommand::Diff(a) => diff_bundles(a, out),
+        EvidenceCommand::Merge(a) => super::evidence_org::merge(a, out),
         EvidenceCommand::Frameworks(a) => frameworks(a, out),
     }
 }
@@ -129,6 +134,9 @@ fn keygen(args: KeygenArgs, out: &mut dyn Write) -> CliResult {
 }
 
 fn build(args: BuildArgs, out: &mut dyn Write) -> CliResult {
+    if let Some(accounts) = args.org.accounts()? {
+        return super::evidence_org::build(args, accounts, out);
+    }
     // Everything the user passed is checked before the account is read.
     let plan = args.source.plan()?;
     bundle::check_out_dir(&args.out)

@@ -130,7 +130,7 @@ fn live(
     use std::sync::Arc;
 
     use crate::audit::collect::{self, CollectOptions, NoProgress, Progress};
-    use crate::aws::{AwsSetupError, block_on};
+    use crate::aws::block_on;
 
     let settings = aws.settings();
     settings.validate().map_err(endpoint_help)?;
@@ -143,19 +143,7 @@ fn live(
     };
     let options = CollectOptions::new(regions.clone(), db_tag);
     let result = block_on(async {
-        let config = match settings.load().await {
-            Ok(config) => config,
-            // With an explicit region list, the first listed region serves the account-wide calls.
-            Err(AwsSetupError::NoRegion) => match &regions {
-                RegionSelection::List(list) if !list.is_empty() => {
-                    let mut fallback = settings.clone();
-                    fallback.region = list.first().cloned();
-                    fallback.load().await?
-                }
-                _ => return Err(AwsSetupError::NoRegion),
-            },
-            Err(e) => return Err(e),
-        };
+        let config = load_config(&settings, &regions).await?;
         Ok(collect::collect(&config, &options, progress).await)
     });
     if let Some(bar) = bar {
@@ -164,6 +152,28 @@ fn live(
     match result {
         Ok(Ok(inventory)) => Ok(inventory),
         Ok(Err(e)) | Err(e) => Err(endpoint_help(e)),
+    }
+}
+
+/// The SDK configuration. With an explicit region list and no configured region, the first listed region serves
+/// the account-wide calls.
+#[cfg(feature = "aws")]
+pub(super) async fn load_config(
+    settings: &crate::aws::AwsSettings,
+    regions: &RegionSelection,
+) -> Result<aws_config::SdkConfig, crate::aws::AwsSetupError> {
+    use crate::aws::AwsSetupError;
+    match settings.load().await {
+        Ok(config) => Ok(config),
+        Err(AwsSetupError::NoRegion) => match regions {
+            RegionSelection::List(list) if !list.is_empty() => {
+                let mut fallback = settings.clone();
+                fallback.region = list.first().cloned();
+                fallback.load().await
+            }
+            _ => Err(AwsSetupError::NoRegion),
+        },
+        Err(e) => Err(e),
     }
 }
 

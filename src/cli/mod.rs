@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 mod access;
 mod advise;
 mod audit;
+mod audit_args;
+mod audit_org;
 mod aws_args;
 mod cell;
 mod cell_args;
@@ -18,6 +20,8 @@ mod cell_migrate_args;
 mod cell_migrate_keys;
 mod error;
 mod evidence;
+mod evidence_org;
+mod iam_policy;
 mod inventory;
 mod plan;
 mod requirements;
@@ -51,6 +55,8 @@ pub enum Command {
     Evidence(evidence::EvidenceArgs),
     /// Encrypt and decrypt single database fields (cells) with envelope encryption
     Cell(Box<cell::CellArgs>),
+    /// IAM policies and CloudFormation templates for atrest's own roles
+    IamPolicy(iam_policy::IamPolicyArgs),
 }
 
 /// What the process should exit with, besides the report it wrote.
@@ -118,5 +124,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
         Command::Access(args) => access::run(*args, out),
         Command::Evidence(args) => evidence::run(args, out),
         Command::Cell(args) => cell::run(*args, out),
+        Command::IamPolicy(args) => iam_policy::run(args, out),
     }
 }

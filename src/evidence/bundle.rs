@@ -240,6 +240,76 @@ pub fn build(out: &Path, input: Input<'_>) -> Result<Written, BundleError> {
     })
 }
 
+/// What goes into an organisation bundle, whose `inventories/` the collection already wrote (one file per account
+/// of `run.accounts`).
+pub struct OrgInput<'a> {
+    pub report: &'a Report,
+    pub catalog: &'a Catalog,
+    pub run: &'a super::org::RunInfo,
+    pub signing_key: Option<&'a SigningKey>,
+    pub built: String,
+}
+
+/// Writes an organisation bundle into `out`, which holds `inventories/` already: the run, the findings, the control
+/// matrix, the reports, the OCSF findings, and the manifest over all of them (inventories included), signed.
+pub fn build_org(out: &Path, input: OrgInput<'_>) -> Result<Written, BundleError> {
+    use super::org::{INVENTORIES_DIR, RUN_FILE};
+    let matrix = controls::build(input.report, &input.catalog.frameworks, &[]);
+    let provenance = Provenance::new(input.report, input.catalog, None, None, input.built.clone());
+    let view = AuditView {
+        report: input.report,
+        controls: &matrix,
+        provenance: &provenance,
+        attachments: &[],
+        catalog: input.catalog,
+        in_bundle: true,
+        access: None,
+    };
+    let mut writer = Writer {
+        dir: out.to_path_buf(),
+        files: Vec::new(),
+    };
+    for id in &input.run.accounts {
+        writer.existing(&format!("{INVENTORIES_DIR}/{id}.json"))?;
+    }
+    writer.json(RUN_FILE, input.run)?;
+    writer.json(FINDINGS_FILE, input.report)?;
+    writer.json(CONTROLS_FILE, &matrix)?;
+    let mut md = Vec::new();
+    report::evidence_md::render(&view, &mut md).map_err(|e| writer.err(MARKDOWN_FILE, e))?;
+    writer.file(MARKDOWN_FILE, &md)?;
+    let mut html = Vec::new();
+    report::render(&view, Format::Html, &mut html).map_err(|e| writer.err(HTML_FILE, e))?;
+    writer.file(HTML_FILE, &html)?;
+    let mut ocsf = Vec::new();
+    report::render(&view, Format::Ocsf, &mut ocsf).map_err(|e| writer.err(OCSF_FILE, e))?;
+    writer.file(OCSF_FILE, &ocsf)?;
+    let mut files = writer.files.clone();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let manifest = Manifest::new(provenance, Vec::new(), files);
+    let bytes = manifest
+        .to_bytes()
+        .map_err(|source| BundleError::Serialise {
+            file: MANIFEST_FILE,
+            source,
+        })?;
+    writer.raw(MANIFEST_FILE, &bytes)?;
+    if let Some(key) = input.signing_key {
+        let sig = key.sign(&bytes);
+        let mut sig_bytes =
+            serde_json::to_vec_pretty(&sig).map_err(|source| BundleError::Serialise {
+                file: SIGNATURE_FILE,
+                source,
+            })?;
+        sig_bytes.push(b'\n');
+        writer.raw(SIGNATURE_FILE, &sig_bytes)?;
+    }
+    Ok(Written {
+        manifest,
+        controls: matrix,
+    })
+}
+
 struct Writer {
     dir: PathBuf,
     files: Vec<FileEntry>,
@@ -262,6 +332,17 @@ impl Writer {
             .map_err(|e| self.err(name, e))?;
         file.write_all(bytes).map_err(|e| self.err(name, e))?;
         file.sync_all().map_err(|e| self.err(name, e))
+    }
+
+    /// Lists a file already written into the bundle.
+    fn existing(&mut self, name: &str) -> Result<(), BundleError> {
+        let bytes = std::fs::read(self.dir.join(name)).map_err(|e| self.err(name, e))?;
+        self.files.push(FileEntry {
+            path: name.to_string(),
+            sha256: sha256_hex(&bytes),
+            bytes: bytes.len() as u64,
+        });
+        Ok(())
     }
 
     fn file(&mut self, name: &str, bytes: &[u8]) -> Result<(), BundleError> {

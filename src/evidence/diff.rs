@@ -79,20 +79,59 @@ pub fn load(dir: &Path) -> Result<Bundle, DiffError> {
         what: "control matrix",
         detail: e.to_string(),
     })?;
-    let (path, bytes) = json(INVENTORY_FILE)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let inventory =
+    let organisation = dir.join(super::org::INVENTORIES_DIR);
+    let inventory = if !dir.join(INVENTORY_FILE).exists() && organisation.is_dir() {
+        organisation_inventory(&organisation)?
+    } else {
+        let (path, bytes) = json(INVENTORY_FILE)?;
+        let text = String::from_utf8_lossy(&bytes);
         crate::audit::store::from_json(&path, &text).map_err(|e| DiffError::Malformed {
             path: path.clone(),
             what: "inventory",
             detail: e.to_string(),
-        })?;
+        })?
+    };
     Ok(Bundle {
         dir: dir.display().to_string(),
         report,
         matrix,
         inventory,
     })
+}
+
+/// The resources of every account of an organisation bundle (`inventories/*.json`), as one inventory.
+fn organisation_inventory(dir: &Path) -> Result<Inventory, DiffError> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| DiffError::Malformed {
+            path: dir.display().to_string(),
+            what: "inventories directory",
+            detail: e.to_string(),
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut all = Inventory::default();
+    for path in files {
+        let shown = path.display().to_string();
+        let bytes = read(&path)?;
+        let inv = crate::audit::store::from_json(&shown, &String::from_utf8_lossy(&bytes))
+            .map_err(|e| DiffError::Malformed {
+                path: shown.clone(),
+                what: "inventory",
+                detail: e.to_string(),
+            })?;
+        all.rds_instances.extend(inv.rds_instances);
+        all.rds_clusters.extend(inv.rds_clusters);
+        all.rds_snapshots.extend(inv.rds_snapshots);
+        all.rds_cluster_snapshots.extend(inv.rds_cluster_snapshots);
+        all.ebs_volumes.extend(inv.ebs_volumes);
+        all.ebs_snapshots.extend(inv.ebs_snapshots);
+        all.db_hosts.extend(inv.db_hosts);
+        all.kms_keys.extend(inv.kms_keys);
+    }
+    Ok(all)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

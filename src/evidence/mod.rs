@@ -9,5 +9,6 @@ pub mod attach;
 pub mod bundle;
 pub mod diff;
 pub mod manifest;
+pub mod org;
 pub mod signing;
 pub mod verify;

@@ -94,13 +94,21 @@ pub fn events(
                 "region": f.region,
                 "cloud_partition": partition,
             });
-            // OCSF requires an account object to carry a uid or a name: leave it out when the account is unknown.
-            if let Some(a) = &report.account
+            // The finding's own account in an audit of several accounts, else the report's. The name is the
+            // Organizations name or IAM alias; an account with neither is named by its id, since consumers of OCSF
+            // (Prowler's models among them) require a name. Left out when the account is unknown.
+            let account = f.account.as_deref().or(report.account.as_deref());
+            if let Some(a) = account
                 && let Some(cloud) = cloud.as_object_mut()
             {
+                let name = match &f.account {
+                    Some(_) => f.account_name.as_deref(),
+                    None => report.account_name.as_deref(),
+                }
+                .unwrap_or(a);
                 cloud.insert(
                     "account".into(),
-                    json!({ "uid": a, "type": "AWS Account", "type_id": 10 }),
+                    json!({ "uid": a, "name": name, "type": "AWS Account", "type_id": 10 }),
                 );
             }
             let mut event = json!({
@@ -133,7 +141,7 @@ pub fn events(
                     "profiles": ["cloud"],
                 },
                 "finding_info": {
-                    "uid": finding_uid(report.account.as_deref(), f),
+                    "uid": finding_uid(account, f),
                     "title": meta.map(|m| m.title.as_str()).unwrap_or(f.check.as_str()),
                     "desc": meta.map(|m| m.risk.as_str()).unwrap_or(""),
                     "types": ["Encryption at rest"],

@@ -11,6 +11,36 @@ const MESSAGE_WIDTH: usize = 70;
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     header(report, out)?;
+    // An audit of several accounts: the accounts first, and an account column in every table.
+    let org = !report.accounts.is_empty();
+    if org {
+        writeln!(out, "\nAccounts")?;
+        let rows: Vec<Vec<String>> = report
+            .accounts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.clone(),
+                    a.name.clone().unwrap_or_default(),
+                    a.coverage.clone(),
+                    a.databases.to_string(),
+                    a.pass.to_string(),
+                    a.fail.to_string(),
+                    a.errors.to_string(),
+                ]
+            })
+            .collect();
+        let headers = [
+            "account",
+            "name",
+            "coverage",
+            "databases",
+            "pass",
+            "fail",
+            "errors",
+        ];
+        writeln!(out, "{}", table::text(&headers, &rows, &[(1, 30)]))?;
+    }
 
     writeln!(out, "\nChecks")?;
     let rows: Vec<Vec<String>> = report
@@ -42,6 +72,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             .iter()
             .map(|d| {
                 vec![
+                    account_cell(d.account.as_deref(), d.account_name.as_deref()),
                     d.id.clone(),
                     d.region.clone(),
                     d.kind.as_str().to_string(),
@@ -51,11 +82,13 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 ]
             })
             .collect();
-        let headers = ["database", "region", "kind", "engine", "option", "evidence"];
+        let headers = [
+            "account", "database", "region", "kind", "engine", "option", "evidence",
+        ];
         writeln!(
             out,
             "{}",
-            table::text(&headers, &rows, &[(4, 34), (5, MESSAGE_WIDTH)])
+            grouped(org, &headers, rows, &[(5, 34), (6, MESSAGE_WIDTH)])
         )?;
     }
 
@@ -64,8 +97,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         .iter()
         .filter(|f| f.status == Status::Fail)
         .collect();
-    // Most severe first; the report order (check, resource, region) breaks ties.
-    failed.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // By account, most severe first; the report order (check, resource, region) breaks ties.
+    failed.sort_by_key(|f| (f.account.clone(), std::cmp::Reverse(f.severity)));
     writeln!(out, "\nFailed findings")?;
     if failed.is_empty() {
         writeln!(out, "(none)")?;
@@ -74,6 +107,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             .into_iter()
             .map(|f| {
                 vec![
+                    account_cell(f.account.as_deref(), f.account_name.as_deref()),
                     f.severity.to_string(),
                     f.check.clone(),
                     f.region.clone(),
@@ -82,11 +116,13 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 ]
             })
             .collect();
-        let headers = ["severity", "check", "region", "resource", "message"];
+        let headers = [
+            "account", "severity", "check", "region", "resource", "message",
+        ];
         writeln!(
             out,
             "{}",
-            table::text(&headers, &rows, &[(4, MESSAGE_WIDTH)])
+            grouped(org, &headers, rows, &[(5, MESSAGE_WIDTH)])
         )?;
     }
 
@@ -97,6 +133,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             .iter()
             .map(|e| {
                 vec![
+                    e.account.clone().unwrap_or_default(),
                     e.region.clone(),
                     e.service.clone(),
                     e.operation.clone(),
@@ -104,18 +141,63 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 ]
             })
             .collect();
-        let headers = ["region", "service", "operation", "message"];
+        let headers = ["account", "region", "service", "operation", "message"];
         writeln!(
             out,
             "{}",
-            table::text(&headers, &rows, &[(3, MESSAGE_WIDTH)])
+            grouped(org, &headers, rows, &[(4, MESSAGE_WIDTH)])
         )?;
     }
 
     summary_line(report, out)
 }
 
+/// `id (name)`, or the id alone.
+pub(crate) fn account_cell(id: Option<&str>, name: Option<&str>) -> String {
+    match (id, name) {
+        (Some(id), Some(name)) => format!("{id} ({name})"),
+        (Some(id), None) => id.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The table, with its first (account) column only in an audit of several accounts.
+fn grouped(
+    org: bool,
+    headers: &[&str],
+    mut rows: Vec<Vec<String>>,
+    wraps: &[(usize, usize)],
+) -> String {
+    if org {
+        return table::text(headers, &rows, wraps);
+    }
+    for row in &mut rows {
+        row.remove(0);
+    }
+    let shifted: Vec<(usize, usize)> = wraps.iter().map(|(c, w)| (c - 1, *w)).collect();
+    table::text(headers.get(1..).unwrap_or_default(), &rows, &shifted)
+}
+
 fn header(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if !report.accounts.is_empty() {
+        return writeln!(
+            out,
+            "atrest audit of {} accounts in {} ({}, {} to {})",
+            report.accounts.len(),
+            if report.regions.is_empty() {
+                "(no region)".to_string()
+            } else {
+                report.regions.join(", ")
+            },
+            if report.source == "inventory" {
+                "saved inventories"
+            } else {
+                "read from AWS"
+            },
+            report.started,
+            report.finished
+        );
+    }
     writeln!(
         out,
         "atrest audit of account {} in {} ({}, {} to {})",

@@ -761,6 +761,9 @@ fn regions_all_reads_every_enabled_region() {
             .regions()
             .iter()
             .map(|r| r.region_name().unwrap().to_string())
+            // The endpoint lists the China and GovCloud regions too; the account's credentials (partition
+            // `aws`) are valid in its own partition only, so the audit keeps those.
+            .filter(|r| !r.starts_with("cn-") && !r.starts_with("us-gov-"))
             .collect();
         names.sort();
         names

@@ -13,5 +13,7 @@ mod cell_kms;
 #[cfg(feature = "esdk")]
 mod esdk_python;
 mod evidence;
+mod iam_policy;
+mod org;
 mod plan_exec;
 mod plan_iac;

@@ -457,7 +457,7 @@ fn no_credentials_is_an_error_not_an_empty_pass() {
     assert_error_style(
         &out,
         1,
-        "no AWS credentials were found, so none of the 14 API call(s) could be made\n  help: the SDK's default chain was tried",
+        "no AWS credentials were found, so none of the 15 API call(s) could be made\n  help: the SDK's default chain was tried",
     );
     assert!(stdout(&out).is_empty(), "no report: {}", stdout(&out));
 }
@@ -472,7 +472,7 @@ fn nothing_reachable_is_an_error_not_an_empty_pass() {
     assert_error_style(
         &out,
         1,
-        "nothing could be read: all 14 API call(s) failed, the first with `",
+        "nothing could be read: all 15 API call(s) failed, the first with `",
     );
     assert!(
         stderr(&out).contains("Connection refused"),

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod private_moto;
 pub mod providers;
 #[cfg(feature = "aws")]
 pub mod seed;

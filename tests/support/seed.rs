@@ -21,13 +21,17 @@ pub struct Seed {
 
 impl Seed {
     pub async fn new(region: &str) -> Seed {
-        let conf = sdk(region).await;
+        Seed::with_config(region, &sdk(region).await)
+    }
+
+    /// Clients of a given configuration (another endpoint, or a role assumed in another account).
+    pub fn with_config(region: &str, conf: &aws_config::SdkConfig) -> Seed {
         Seed {
             region: region.to_string(),
-            kms: aws_sdk_kms::Client::new(&conf),
-            rds: aws_sdk_rds::Client::new(&conf),
-            ec2: aws_sdk_ec2::Client::new(&conf),
-            iam: aws_sdk_iam::Client::new(&conf),
+            kms: aws_sdk_kms::Client::new(conf),
+            rds: aws_sdk_rds::Client::new(conf),
+            ec2: aws_sdk_ec2::Client::new(conf),
+            iam: aws_sdk_iam::Client::new(conf),
         }
     }
 

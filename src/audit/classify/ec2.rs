@@ -82,6 +82,8 @@ pub(super) fn host(inv: &Inventory, h: &DbHost) -> Database {
         option_title: None,
         evidence,
         reasons,
+        account: None,
+        account_name: None,
     }
 }
 

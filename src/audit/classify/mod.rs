@@ -99,6 +99,12 @@ pub struct Database {
     pub option_title: Option<String>,
     pub evidence: Evidence,
     pub reasons: Vec<Reason>,
+    /// The account the database belongs to, in an audit of several accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// That account's Organizations name or IAM alias, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
 }
 
 /// What the placement rests on.

@@ -151,6 +151,8 @@ pub(super) fn instance(inv: &Inventory, i: &RdsInstance) -> Database {
         option_title: None,
         evidence,
         reasons,
+        account: None,
+        account_name: None,
     }
 }
 
@@ -173,5 +175,7 @@ pub(super) fn cluster(inv: &Inventory, c: &RdsCluster) -> Database {
         option_title: None,
         evidence,
         reasons,
+        account: None,
+        account_name: None,
     }
 }

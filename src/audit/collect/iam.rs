@@ -105,27 +105,47 @@ pub(crate) fn decode_document(text: &str) -> String {
     if text.trim_start().starts_with('{') {
         return text.to_string();
     }
-    let mut rest = text.as_bytes();
-    let mut out = Vec::with_capacity(rest.len());
-    while let Some((&b, tail)) = rest.split_first() {
-        let escaped = match (b, tail.get(..2)) {
-            (b'%', Some(hex)) => std::str::from_utf8(hex)
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok()),
-            _ => None,
-        };
-        match escaped {
-            Some(decoded) => {
-                out.push(decoded);
-                rest = tail.get(2..).unwrap_or_default();
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'%' if i + 2 < bytes.len() => {
+                match bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
             }
-            None => {
+            b => {
                 out.push(b);
-                rest = tail;
+                i += 1;
             }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The account's IAM alias (ListAccountAliases: an account has at most one), `None` when it has none.
+pub(crate) async fn alias(
+    config: &SdkConfig,
+    region: &str,
+) -> Result<Option<String>, CollectError> {
+    let out = Client::new(config)
+        .list_account_aliases()
+        .send()
+        .await
+        .map_err(|e| api_error(region, SERVICE, "ListAccountAliases", &e))?;
+    Ok(out.account_aliases().first().cloned())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::clock::now_rfc3339;
 use super::inventory::{CollectError, Inventory};
 use super::select::{DbTag, RegionSelection};
 
+pub mod accounts;
 mod ec2;
 mod iam;
 mod kms;
@@ -79,14 +80,26 @@ pub async fn collect(
     options: &CollectOptions,
     progress: Arc<dyn Progress>,
 ) -> Inventory {
+    let home = config.region().map(|r| r.to_string()).unwrap_or_default();
+    progress.add(1);
+    let identity = sts::identity(config, &home).await;
+    progress.done("sts");
+    collect_known(config, options, progress, identity).await
+}
+
+/// Reads the account whose identity was already asked for.
+pub(crate) async fn collect_known(
+    config: &SdkConfig,
+    options: &CollectOptions,
+    progress: Arc<dyn Progress>,
+    identity: Result<sts::Identity, CollectError>,
+) -> Inventory {
     let mut inv = Inventory {
         started: now_rfc3339(),
         ..Inventory::default()
     };
     let home = config.region().map(|r| r.to_string()).unwrap_or_default();
-
-    progress.add(1);
-    match sts::identity(config, &home).await {
+    match identity {
         Ok(id) => {
             inv.account = Some(id.account);
             inv.caller_arn = id.arn;
@@ -94,9 +107,12 @@ pub async fn collect(
         }
         Err(e) => inv.errors.push(e),
     }
-    progress.done("sts");
 
     progress.add(2);
+    match iam::alias(config, &home).await {
+        Ok(alias) => inv.account_name = alias,
+        Err(e) => inv.errors.push(e),
+    }
     match iam::collect(config, &home).await {
         Ok(details) => inv.iam = Some(details),
         Err(e) => inv.errors.push(e),
@@ -110,7 +126,11 @@ pub async fn collect(
         RegionSelection::Configured => vec![home.clone()],
         RegionSelection::List(list) => list.clone(),
         RegionSelection::All => match ec2::enabled_regions(config, &home).await {
-            Ok(list) if !list.is_empty() => list,
+            // The account's credentials are valid in its own partition only.
+            Ok(list) if list.iter().any(|r| region_partition(r) == inv.partition) => list
+                .into_iter()
+                .filter(|r| region_partition(r) == inv.partition)
+                .collect(),
             Ok(_) => vec![home.clone()],
             Err(e) => {
                 inv.errors.push(e);
@@ -145,6 +165,7 @@ pub async fn collect(
         match joined {
             Ok((_, part)) => merge(&mut inv, part),
             Err(e) => inv.errors.push(CollectError {
+                account: None,
                 region: names.get(&e.id()).cloned().unwrap_or_default(),
                 service: "atrest".into(),
                 operation: "collect".into(),
@@ -258,6 +279,19 @@ fn normalise(inv: &mut Inventory) {
     inv.errors.dedup();
 }
 
+/// The partition a region belongs to, from its name.
+fn region_partition(region: &str) -> &'static str {
+    match region {
+        r if r.starts_with("cn-") => "aws-cn",
+        r if r.starts_with("us-gov-") => "aws-us-gov",
+        r if r.starts_with("us-isob-") => "aws-iso-b",
+        r if r.starts_with("us-iso-") => "aws-iso",
+        r if r.starts_with("eu-isoe-") => "aws-iso-e",
+        r if r.starts_with("us-isof-") => "aws-iso-f",
+        _ => "aws",
+    }
+}
+
 /// One line for a failed call: the AWS error code and message, or the SDK's explanation (connection refused,
 /// unparseable response...) with the HTTP status when there was one.
 pub(crate) fn api_error<E>(
@@ -275,12 +309,15 @@ where
         _ => {
             let detail = error_chain(err);
             match err.raw_response().map(|r| r.status().as_u16()) {
+                // A denial whose body the SDK could not read (some endpoints answer in another protocol).
+                Some(403) => format!("AccessDenied: HTTP 403: {detail}"),
                 Some(status) => format!("HTTP {status}: {detail}"),
                 None => detail,
             }
         }
     };
     CollectError {
+        account: None,
         region: region.to_string(),
         service: service.to_string(),
         operation: operation.to_string(),
@@ -343,6 +380,7 @@ where
         match joined {
             Ok(pair) => results.push(pair),
             Err(e) => errors.push(CollectError {
+                account: None,
                 region: what.0.to_string(),
                 service: what.1.to_string(),
                 operation: what.2.to_string(),

@@ -23,6 +23,7 @@ pub const ACTIONS: &[&str] = &[
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
     "kms:ListGrants",
+    "iam:ListAccountAliases",
     "iam:GetAccountAuthorizationDetails",
     "organizations:DescribeOrganization",
     "organizations:ListParents",

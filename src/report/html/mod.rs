@@ -16,7 +16,9 @@ mod sections;
 
 use super::{AuditView, evidence_line, short_resource};
 pub use escape::esc;
-use sections::{attachments, databases, errors, framework, glance, head, provenance, resources};
+use sections::{
+    accounts, attachments, databases, errors, framework, glance, head, provenance, resources,
+};
 
 /// The page's one style sheet, pinned by its SHA-256 in the Content-Security-Policy.
 const STYLE: &str = concat!("\n", include_str!("style.css"));
@@ -37,6 +39,7 @@ pub fn render_page(page: &AuditView<'_>, out: &mut dyn Write) -> std::io::Result
     head(page, &mut h);
     provenance(page, &mut h);
     glance(page, &mut h);
+    accounts(page, &mut h);
     for fw in &page.controls.frameworks {
         framework(page, fw, &mut h);
     }

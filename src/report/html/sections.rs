@@ -37,12 +37,47 @@ pub(super) fn head(page: &AuditView<'_>, h: &mut String) {
     );
 }
 
+/// The account, or how many accounts an audit of several read.
+fn account_label(page: &AuditView<'_>) -> String {
+    match page.report.accounts.len() {
+        0 => page
+            .provenance
+            .account
+            .clone()
+            .unwrap_or_else(|| "(unknown)".into()),
+        n => format!("{n} accounts"),
+    }
+}
+
+/// An audit of several accounts: each account with its coverage and counts.
+pub(super) fn accounts(page: &AuditView<'_>, h: &mut String) {
+    let r = page.report;
+    if r.accounts.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"accounts\">\n<h2>Accounts</h2>\n<p class=\"sub\">An account that is <b>partial</b> or <b>unread</b> was not fully read: what is missing is unknown, not safe.</p>\n<table><tr><th>account</th><th>name</th><th>coverage</th><th class=\"num\">databases</th><th class=\"num\">pass</th><th class=\"num\">fail</th><th class=\"num\">API errors</th></tr>\n");
+    for a in &r.accounts {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&a.id),
+            esc(a.name.as_deref().unwrap_or("")),
+            esc(&a.coverage),
+            a.databases,
+            a.pass,
+            a.fail,
+            a.errors
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
 pub(super) fn provenance(page: &AuditView<'_>, h: &mut String) {
     let i = page.provenance;
     let _ = write!(
         h,
         "<header>\n<h1>Encryption at rest: compliance evidence</h1>\n<p class=\"sub\">Account {} &middot; {} region(s) &middot; read {}</p>\n<dl class=\"meta\">\n",
-        esc(i.account.as_deref().unwrap_or("(unknown)")),
+        esc(&account_label(page)),
         i.regions.len(),
         esc(&i.finished)
     );
@@ -54,10 +89,7 @@ pub(super) fn provenance(page: &AuditView<'_>, h: &mut String) {
     let rows: [(&str, String); 11] = [
         ("Tool", format!("{} {}", i.tool, i.tool_version)),
         ("Catalog version", i.catalog_version.clone()),
-        (
-            "Account",
-            i.account.clone().unwrap_or_else(|| "(unknown)".into()),
-        ),
+        ("Account", account_label(page)),
         (
             "Caller",
             i.caller_arn
@@ -90,6 +122,9 @@ pub(super) fn provenance(page: &AuditView<'_>, h: &mut String) {
             slug(&["fw", &fw.id]),
             esc(&fw.name)
         );
+    }
+    if !page.report.accounts.is_empty() {
+        h.push_str("<a href=\"#accounts\">Accounts</a>");
     }
     h.push_str("<a href=\"#databases\">Databases</a>");
     if page.access.is_some() {
@@ -487,9 +522,14 @@ pub(super) fn databases(page: &AuditView<'_>, h: &mut String) {
                 )
             })
             .collect();
+        let account = match (&d.account, &d.account_name) {
+            (Some(id), Some(name)) => format!("account {} ({})<br>", esc(id), esc(name)),
+            (Some(id), None) => format!("account {}<br>", esc(id)),
+            _ => String::new(),
+        };
         let _ = writeln!(
             h,
-            "<tr><td><a href=\"#{}\"><b>{}</b></a><br>{} &middot; {} &middot; {}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{account}<a href=\"#{}\"><b>{}</b></a><br>{} &middot; {} &middot; {}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             slug(&["r", &d.resource]),
             esc(&d.id),
             esc(d.kind.as_str()),
@@ -559,11 +599,12 @@ pub(super) fn errors(page: &AuditView<'_>, h: &mut String) {
         h.push_str("<p>None: every call answered.</p>\n</section>\n");
         return;
     }
-    h.push_str("<p class=\"sub\">The audit went on without these calls; what they would have read is missing from this report.</p>\n<table><tr><th>region</th><th>service</th><th>operation</th><th>message</th></tr>\n");
+    h.push_str("<p class=\"sub\">The audit went on without these calls; what they would have read is missing from this report.</p>\n<table><tr><th>account</th><th>region</th><th>service</th><th>operation</th><th>message</th></tr>\n");
     for e in &r.errors {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(e.account.as_deref().or(r.account.as_deref()).unwrap_or("")),
             esc(&e.region),
             esc(&e.service),
             esc(&e.operation),
