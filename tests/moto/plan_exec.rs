@@ -1,6 +1,7 @@
 //! `atrest plan` runbooks executed against the local AWS endpoint: the endpoint is seeded with a fleet's databases
 //! (unencrypted RDS PostgreSQL and MySQL with a read replica, an Aurora PostgreSQL cluster under aws/rds, an EC2
-//! database host with an unencrypted EBS volume), `atrest plan --out` writes the scripts for a matching inventory,
+//! database host with an unencrypted EBS volume), `atrest plan --out` writes the scripts for a matching inventory
+//! (PostgreSQL and Aurora on one shared storage key, MySQL on a key of its own),
 //! the pinned AWS CLI runs them in wave order, and `atrest audit` must then find every database on its planned
 //! option under its planned key, with the plaintext originals gone.
 //!
@@ -30,7 +31,7 @@ const ACCOUNT: &str = "123456789012";
 const INVENTORY: &str =
     "name,engine,version,hosting,encryption,region,read_replicas,overrides,size_gib
 exec-pg,postgres,16.4,rds,none,eu-west-2,,,20
-exec-mysql,mysql,8.0.39,rds,none,eu-west-2,exec-mysql-ro,,20
+exec-mysql,mysql,8.0.39,rds,none,eu-west-2,exec-mysql-ro,data.granularity=database,20
 exec-aurora,aurora-postgresql,16.4,aurora,rds-aws-managed,eu-west-2,,,
 exec-ec2,postgres,16.4,ec2,none,eu-west-2,,database.hosting=self-managed,20
 ";
@@ -219,10 +220,11 @@ fn the_generated_runbooks_run_and_the_audit_agrees_with_the_plan() {
             .collect()
     };
     for (id, alias) in [
-        ("exec-pg", "alias/atrest/exec-pg-storage"),
+        // PostgreSQL and Aurora share one storage key (created by 00-fleet.sh); MySQL asks for its own.
+        ("exec-pg", "alias/atrest/shared-rds-general-eu-west-2"),
         ("exec-mysql", "alias/atrest/exec-mysql-storage"),
         ("exec-mysql-ro", "alias/atrest/exec-mysql-storage"),
-        ("exec-aurora", "alias/atrest/exec-aurora-storage"),
+        ("exec-aurora", "alias/atrest/shared-rds-general-eu-west-2"),
     ] {
         let d = find(id);
         assert_eq!(d["option"], 1, "{id}: {d:#}");

@@ -326,9 +326,14 @@ fn plan_gives_each_database_a_target_runbook_and_key_policies() {
     let regions: Vec<&str> = keys.iter().map(|k| k["region"].as_str().unwrap()).collect();
     assert_eq!(
         regions,
-        ["eu-west-1", "eu-central-1", "eu-west-1"],
-        "storage keys per Region, then the cell key"
+        ["eu-west-1", "eu-central-1"],
+        "storage keys per Region; no cell key without named columns"
     );
+    assert!(
+        titles.contains(&"Name the columns to protect with cell encryption"),
+        "{titles:?}"
+    );
+    assert!(!payments.to_string().contains("<table>"));
     let policy = keys[0]["policy"].to_string();
     assert!(policy.contains("rds.eu-west-1.amazonaws.com"));
     assert!(
@@ -359,7 +364,7 @@ fn plan_reads_toml_inventories_and_prints_markdown() {
         "fleet.toml",
         "[[database]]\nname = \"claims\"\nengine = \"aurora-postgresql\"\nversion = \"16.4\"\nhosting = \"aurora\"\nencryption = \"rds-aws-managed\"\ndata_classes = [\"phi\"]\n[database.overrides]\n\"data.snapshot_sharing\" = \"cross-account\"\n",
     );
-    let out = run(atrest().args([
+    let args = [
         "plan",
         "-i",
         &file,
@@ -367,14 +372,26 @@ fn plan_reads_toml_inventories_and_prints_markdown() {
         "markdown",
         "--share-with",
         "444455556666",
-    ]));
+    ];
+    let out = run(atrest().args(args));
     assert!(out.status.success(), "{}", stderr(&out));
     let md = stdout(&out);
     assert!(md.contains("## `claims`"));
     assert!(md.contains("Restore the cluster snapshot under the new key"));
-    assert!(md.contains("restore-db-cluster-from-snapshot"));
-    assert!(md.contains("arn:aws:iam::444455556666:root"));
     assert!(md.contains("hipaa-encryption-rule-change"));
+    assert!(
+        !md.contains("restore-db-cluster-from-snapshot"),
+        "without --out the Markdown stays a summary: commands go to files"
+    );
+    let plan_dir = dir.path().join("plan");
+    let out = run(atrest().args(args).arg("--out").arg(&plan_dir));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runbook = std::fs::read_to_string(plan_dir.join("runbooks/claims.md")).unwrap();
+    assert!(runbook.contains("restore-db-cluster-from-snapshot"));
+    let policy =
+        std::fs::read_to_string(plan_dir.join("keys/atrest-claims-storage.us-east-1.policy.json"))
+            .unwrap();
+    assert!(policy.contains("arn:aws:iam::444455556666:root"));
 }
 
 #[test]

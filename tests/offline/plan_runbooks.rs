@@ -351,7 +351,7 @@ fn custom_key_stores_get_every_step_and_xks_its_own() {
 fn aws_managed_ebs_volumes_are_rekeyed() {
     let dbs = databases(&plan_json(&[]));
     let all = text(&dbs["payments-mssql"]);
-    assert!(all.contains("copy-snapshot --region us-east-1 --source-region us-east-1 --source-snapshot-id \"$snap\" --encrypted --kms-key-id \"$key_payments_mssql_storage\""));
+    assert!(all.contains("copy-snapshot --region us-east-1 --source-region us-east-1 --source-snapshot-id \"$snap\" --encrypted --kms-key-id \"$key_shared_ebs_general_us_east_1\""));
     assert!(all.contains("attach-volume"));
 }
 
@@ -364,7 +364,7 @@ fn engine_versions_and_master_user_secrets_take_their_rds_form() {
         "{se2}"
     );
     assert!(!se2.contains("--engine-version 19.0.0.0 "));
-    assert!(se2.contains("--manage-master-user-password --master-user-secret-kms-key-id \"$key_legacy_oracle_se2_storage\""));
+    assert!(se2.contains("--manage-master-user-password --master-user-secret-kms-key-id \"$key_shared_rds_secrets_general_us_east_1\""));
     let db2 = text(&dbs["gl-db2"]);
     assert!(db2.contains("starts_with(EngineVersion, '11.5.9.')"));
     let steps = dbs["gl-db2"]["runbook"].to_string();
@@ -747,4 +747,153 @@ fn no_command_of_the_fleet_names_a_placeholder() {
             }
         }
     }
+}
+
+fn shared_storage_keys(plan: &Value) -> BTreeMap<String, Vec<String>> {
+    plan["fleet"]["shared_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["alias"] != "alias/atrest/ebs-default")
+        .map(|k| {
+            let users = k["used_by"].as_array().unwrap().iter();
+            (
+                k["alias"].as_str().unwrap().to_string(),
+                users.map(|u| u.as_str().unwrap().to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn databases_share_storage_keys_where_their_requirements_allow() {
+    let plan = plan_json(&[]);
+    let shared = shared_storage_keys(&plan);
+    let expected: BTreeMap<String, Vec<String>> = [
+        (
+            "alias/atrest/shared-rds-general-us-east-1",
+            &["orders-pg", "inventory-aurora-mysql"][..],
+        ),
+        (
+            "alias/atrest/shared-ebs-general-us-east-1",
+            &["reporting-pg", "payments-mssql"][..],
+        ),
+        (
+            "alias/atrest/shared-rds-secrets-general-us-east-1",
+            &["legacy-oracle-se2", "gl-db2"][..],
+        ),
+    ]
+    .into_iter()
+    .map(|(a, u)| (a.to_string(), u.iter().map(|s| s.to_string()).collect()))
+    .collect();
+    assert_eq!(shared, expected);
+    let dbs = databases(&plan);
+    // Own keys where the requirements ask for one: cross-account sharing, column granularity, a custom key store,
+    // and a copy Region no other database of the scope uses.
+    for (db, own) in [
+        ("crm-mysql", "alias/atrest/crm-mysql-storage"),
+        ("billing-aurora", "alias/atrest/billing-aurora-storage"),
+        ("erp-oracle", "alias/atrest/erp-oracle-storage"),
+        ("hr-sqlserver", "alias/atrest/hr-sqlserver-storage"),
+        ("sovereign-pg", "alias/atrest/sovereign-pg-storage"),
+        ("ebsxks", "alias/atrest/ebsxks-storage"),
+        ("orders-pg", "alias/atrest/orders-pg-storage-us-west-2"),
+    ] {
+        let keys = dbs[db]["keys"].to_string();
+        assert!(keys.contains(&format!("\"{own}\"")), "{db}: {keys}");
+    }
+    // A shared key is created once, by the fleet steps; each database only reads its ARN.
+    let fleet = plan["fleet"]["steps"].to_string();
+    for alias in expected.keys() {
+        assert_eq!(
+            fleet.matches(&format!("--alias-name {alias}")).count(),
+            1,
+            "{alias} created once in the fleet steps"
+        );
+    }
+    for (db, var) in [
+        ("orders-pg", "key_shared_rds_general_us_east_1"),
+        ("inventory-aurora-mysql", "key_shared_rds_general_us_east_1"),
+        ("payments-mssql", "key_shared_ebs_general_us_east_1"),
+    ] {
+        let all = text(&dbs[db]);
+        assert!(
+            !all.contains("--alias-name alias/atrest/shared-"),
+            "{db} creates no shared key"
+        );
+        assert!(
+            all.contains(&format!("{var}=$(aws kms describe-key")),
+            "{db}: {all}"
+        );
+        assert!(
+            !all.contains(&format!("key_{}_storage=", db.replace('-', "_"))),
+            "{db}"
+        );
+    }
+}
+
+#[test]
+fn regulated_data_never_shares_a_key_with_data_outside_its_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.csv");
+    std::fs::write(
+        &fleet,
+        "name,engine,version,hosting,encryption,data_classes,region,read_replicas,copy_regions,trusted_services,overrides,size_gib,sensitive_columns
+cards-a,postgres,15.4,rds,none,pan,us-east-1,,,,,,
+cards-b,mysql,8.0.39,rds,none,pan,us-east-1,,,,,,
+web,postgres,15.4,rds,none,,us-east-1,,,,,,
+own,postgres,15.4,rds,none,pan,us-east-1,,,,data.granularity=database,,
+",
+    )
+    .unwrap();
+    let out = run(atrest()
+        .arg("plan")
+        .arg("-i")
+        .arg(&fleet)
+        .args(["--format", "json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = json(&out);
+    let shared = shared_storage_keys(&plan);
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    let (alias, users) = shared.iter().next().unwrap();
+    assert!(alias.contains("pci-pan"), "{alias}");
+    assert_eq!(users, &["cards-a", "cards-b"]);
+    let dbs = databases(&plan);
+    assert!(
+        dbs["web"]["keys"]
+            .to_string()
+            .contains("alias/atrest/web-storage")
+    );
+    assert!(
+        dbs["own"]["keys"]
+            .to_string()
+            .contains("alias/atrest/own-storage")
+    );
+    let key = &plan["fleet"]["shared_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["alias"] == alias.as_str())
+        .unwrap()["policy"];
+    assert!(key.to_string().contains("rds.us-east-1.amazonaws.com"));
+}
+
+#[test]
+fn a_cell_key_is_proposed_only_for_named_columns() {
+    let plan = plan_json(&[]);
+    for d in plan["databases"].as_array().unwrap() {
+        let all = d.to_string();
+        assert!(
+            !all.contains("<table>") && !all.contains("<column>"),
+            "{}",
+            d["name"]
+        );
+    }
+    let dbs = databases(&plan);
+    let billing = text(&dbs["billing-aurora"]);
+    assert!(billing.contains("--alias-name alias/atrest/billing-aurora-cells"));
+    assert!(
+        billing.contains("atrest cell migrate --table cards --column pan"),
+        "{billing}"
+    );
 }

@@ -10,6 +10,7 @@ use super::policy::{KeyUse, PolicySpec, key_policy, scp};
 use super::runbook::{
     Phase, Principals, ProposedKey, Step, aws, create_key_commands, key_var, step,
 };
+use super::sharing::SharedStorageKey;
 
 /// From this size the snapshot path's downtime is long enough that the plan leads with a replication cut-over.
 pub const LARGE_GIB: u64 = 500;
@@ -142,7 +143,85 @@ fn uses_ec2(d: &DatabasePlan) -> bool {
         .is_some_and(|r| r.option >= 3)
 }
 
-pub fn build(databases: &[DatabasePlan], principals: &Principals) -> Fleet {
+/// The shared storage keys, and the fleet step that creates them once (before any database's runbook).
+fn shared_storage(
+    shared: &[SharedStorageKey],
+    principals: &Principals,
+) -> (Vec<ProposedKey>, Option<Step>) {
+    let mut keys = Vec::new();
+    let mut commands = Vec::new();
+    for s in shared {
+        let on_rds = s.scope.services.iter().any(|s| s == "rds");
+        let names: Vec<String> = s.databases.iter().map(|d| format!("`{d}`")).collect();
+        let regimes = if s.scope.regimes.is_empty() {
+            "no compliance regime".to_string()
+        } else {
+            s.scope.regimes.join(", ")
+        };
+        let key = ProposedKey {
+            alias: s.alias.clone(),
+            region: s.region.clone(),
+            purpose: format!(
+                "{} storage encryption shared by {} databases in {} ({regimes})",
+                if on_rds { "RDS" } else { "EBS" },
+                s.databases.len(),
+                s.region
+            ),
+            key_store: "standard".into(),
+            origin: "AWS_KMS".into(),
+            used_by: s.databases.clone(),
+            policy: key_policy(&PolicySpec {
+                account: principals.account.clone(),
+                admin_principals: vec![principals.key_admin.clone()],
+                user_principals: vec![principals.db_operator.clone()],
+                reader_principals: Vec::new(),
+                key_use: KeyUse::Service {
+                    services: s.scope.services.clone(),
+                    region: s.region.clone(),
+                },
+                share_with_accounts: Vec::new(),
+            }),
+            notes: vec![
+                format!(
+                    "shared by {} because their requirements allow it (storage granularity `volume`, no cross-account sharing, a standard KMS key) and they have the same service, regimes ({regimes}), rotation and separation of duties: every storage key of the plan has the same administrators and the same user, so sharing takes no access away; a database whose requirements change (e.g. `data.granularity = database`) gets its own key at the next plan",
+                    names.join(", ")
+                ),
+                format!(
+                    "only `{}` uses this key (through {}): a CI/CD role, AWS Backup's role or any other principal that creates, restores, copies or backs up these databases must be added to `KeyUsersOnlyThroughTheService` and `ServiceGrantsForAttachedResourcesOnly`, or its calls are denied",
+                    principals.db_operator,
+                    s.scope.services.join(" and ")
+                ),
+                "never schedule this key's deletion while any of its databases, snapshots or copies exist: a rollback or clean-up of one database leaves the key in place".into(),
+            ],
+        };
+        commands.extend(create_key_commands(&key, None));
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return (keys, None);
+    }
+    let list: Vec<String> = keys
+        .iter()
+        .map(|k| format!("`{}` ({}: {})", k.alias, k.region, k.used_by.join(", ")))
+        .collect();
+    let step = step(
+        Phase::Prepare,
+        "Create the shared storage keys",
+        format!(
+            "Databases of the same service and compliance scope whose requirements allow it share one storage key per Region instead of one each: {}. Created once here, before the waves; each database's runbook reads the key's ARN. Policies in `keys/`.",
+            list.join("; ")
+        ),
+        commands,
+        &["kms-auto-rotation-scope"],
+    );
+    (keys, Some(step))
+}
+
+pub fn build(
+    databases: &[DatabasePlan],
+    shared: &[SharedStorageKey],
+    principals: &Principals,
+) -> Fleet {
     let mut regions: Vec<&str> = databases
         .iter()
         .filter(|d| uses_ec2(d))
@@ -197,6 +276,9 @@ pub fn build(databases: &[DatabasePlan], principals: &Principals) -> Fleet {
         ));
         shared_keys.push(key);
     }
+    let (storage_keys, storage_step) = shared_storage(shared, principals);
+    shared_keys.extend(storage_keys);
+    steps.extend(storage_step);
     let organization_steps = vec![step(
         Phase::Prepare,
         "Confine key-policy changes to the break-glass role",

@@ -59,7 +59,7 @@ pub fn option_groups(plan: &Plan, catalog: &Catalog) -> Vec<OptionGroup> {
             .and_then(|e| e.rds_engine.clone())
             .unwrap_or_else(|| d.engine.clone());
         let family = engine.map(|e| e.family.clone()).unwrap_or_default();
-        for region in storage_regions(d) {
+        for region in storage_regions(plan, d) {
             groups.push(OptionGroup {
                 database: d.name.clone(),
                 name: tde_group(&d.name),
@@ -72,11 +72,17 @@ pub fn option_groups(plan: &Plan, catalog: &Catalog) -> Vec<OptionGroup> {
     groups
 }
 
-/// The home Region first, then the Regions that hold a copy (those with a storage key of the database).
-fn storage_regions(d: &DatabasePlan) -> Vec<String> {
+/// The home Region first, then the Regions that hold a copy (those with a storage key of the database, its own or
+/// a shared one).
+fn storage_regions(plan: &Plan, d: &DatabasePlan) -> Vec<String> {
     let mut regions = vec![d.region.clone()];
-    for k in &d.keys {
-        if k.alias.contains("-storage") && !regions.contains(&k.region) {
+    let shared = plan
+        .fleet
+        .shared_keys
+        .iter()
+        .filter(|k| k.used_by.contains(&d.name));
+    for k in d.keys.iter().chain(shared) {
+        if k.purpose.contains("storage") && !regions.contains(&k.region) {
             regions.push(k.region.clone());
         }
     }

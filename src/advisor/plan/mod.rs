@@ -12,6 +12,7 @@ pub mod rds;
 pub mod render;
 pub mod runbook;
 pub mod script;
+pub mod sharing;
 
 use std::collections::BTreeMap;
 
@@ -133,16 +134,35 @@ pub fn plan(
     rows: &[DatabaseRow],
     principals: &Principals,
 ) -> Result<Plan, PlanError> {
-    let mut databases = Vec::new();
-    let mut summary = BTreeMap::new();
+    // First every recommendation, because which storage keys are shared is a decision over the whole fleet.
+    let mut recommendations = Vec::with_capacity(rows.len());
     for row in rows {
         let req = row_requirements(catalog, base, row)?;
         let support = EngineSupport::embedded(catalog, &row.engine);
-        let rec = evaluate(catalog, &req, &support);
+        recommendations.push(evaluate(catalog, &req, &support));
+    }
+    let members: Vec<(String, Option<sharing::Scope>, Vec<String>)> = rows
+        .iter()
+        .zip(&recommendations)
+        .map(|(row, rec)| {
+            let mut regions = vec![row.region.clone()];
+            for r in &row.copy_regions {
+                if !regions.contains(r) {
+                    regions.push(r.clone());
+                }
+            }
+            (row.name.clone(), sharing::scope(row, rec), regions)
+        })
+        .collect();
+    let shared = sharing::assign(&members);
+    let mut databases = Vec::new();
+    let mut summary = BTreeMap::new();
+    for (row, rec) in rows.iter().zip(recommendations) {
         *summary
             .entry(rec.recommended.as_ref().map_or(0, |r| r.option))
             .or_insert(0) += 1;
-        let (steps, keys) = runbook::build(row, &rec, catalog, principals);
+        let shared_storage = sharing::aliases_of(&shared, &row.name);
+        let (steps, keys) = runbook::build(row, &rec, catalog, principals, shared_storage);
         let mut d = DatabasePlan {
             name: row.name.clone(),
             engine: row.engine.clone(),
@@ -163,7 +183,7 @@ pub fn plan(
         d.downtime = fleet::downtime(&d, row.size_gib);
         databases.push(d);
     }
-    let fleet = fleet::build(&databases, principals);
+    let fleet = fleet::build(&databases, &shared, principals);
     Ok(Plan {
         schema_version: SCHEMA_VERSION,
         catalog_version: catalog.version.clone(),
@@ -171,4 +191,18 @@ pub fn plan(
         fleet,
         databases,
     })
+}
+
+impl Plan {
+    /// The storage key a database uses in a Region: its own, or the one it shares with other databases.
+    pub fn storage_key(&self, database: &str, region: &str) -> Option<&ProposedKey> {
+        let own = self
+            .databases
+            .iter()
+            .filter(|d| d.name == database)
+            .flat_map(|d| d.keys.iter());
+        own.chain(self.fleet.shared_keys.iter())
+            .filter(|k| k.region == region && k.used_by.iter().any(|u| u == database))
+            .find(|k| k.purpose.contains("storage"))
+    }
 }

@@ -8,26 +8,36 @@ use super::runbook::{
     Ctx, Phase, ProposedKey, Step, aws, create_key_commands, host, manual, sql, step,
 };
 
-/// `table.column` values as pairs; a placeholder pair when the inventory names none.
+/// `table.column` values as pairs.
 fn columns(ctx: &Ctx<'_>) -> Vec<(String, String)> {
-    let pairs: Vec<(String, String)> = ctx
-        .row
+    ctx.row
         .sensitive_columns
         .iter()
         .filter_map(|c| c.split_once('.'))
         .map(|(t, c)| (t.to_string(), c.to_string()))
-        .collect();
-    if pairs.is_empty() {
-        vec![("<table>".into(), "<column>".into())]
-    } else {
-        pairs
-    }
+        .collect()
 }
 
 fn cell_key(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step>) {
     let (n, r) = (ctx.n(), ctx.r());
     let alias = format!("alias/atrest/{n}-cells");
     let cols = columns(ctx);
+    if cols.is_empty() {
+        // A cell key's policy is confined to named columns: without them no key is proposed, rather than one with
+        // placeholders that would be created with a policy nobody can use.
+        steps.push(step(
+            Phase::Prepare,
+            "Name the columns to protect with cell encryption",
+            format!(
+                "The inventory names no `sensitive_columns` for `{n}`, and the cell key's policy allows data keys only for named table and column values. Add them as `table.column` (e.g. `sensitive_columns = \"users.ssn,cards.pan\"`) and run `atrest plan` again: the plan then creates `{alias}` with a policy confined to those columns, and the back-fill commands."
+            ),
+            vec![manual(format!(
+                "add `sensitive_columns` for `{n}` to the inventory and re-run atrest plan"
+            ))],
+            &["pci-3-5-1-2", "app-layer-encryption-sdk"],
+        ));
+        return;
+    }
     let spec = PolicySpec {
         account: ctx.principals.account.clone(),
         admin_principals: vec![ctx.principals.key_admin.clone()],
@@ -40,9 +50,6 @@ fn cell_key(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step>) {
         share_with_accounts: Vec::new(),
     };
     let mut notes = Vec::new();
-    if ctx.row.sensitive_columns.is_empty() {
-        notes.push("the inventory names no `sensitive_columns`: replace `<table>` and `<column>` in the policy with the protected values before creating the key".to_string());
-    }
     if ctx.sharing {
         notes.push("not shared with the receiving account: cell-encrypted values stay unreadable there unless a grant names a role of that account".to_string());
     }
@@ -64,16 +71,29 @@ fn cell_key(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step>) {
         &["pci-3-5-1-2", "app-layer-encryption-sdk"],
     ));
     keys.push(key);
+    // PostgreSQL columns are encrypted in place, batch by batch, resumably; other engines through an export.
+    let live = ctx.family == "postgresql";
     let mut backfill = Vec::new();
     for (table, column) in &cols {
-        backfill.push(host(format!(
-            "atrest cell encrypt --kms-key-id {alias} --region {r} --keyring {n}.keyring.json --table {table} --csv {table}.csv --column {column} --row-key \"$ROW_KEY_COLUMN\" --out {table}.encrypted.csv"
-        )));
+        backfill.push(host(if live {
+            format!(
+                "atrest cell migrate --table {table} --column {column} --kms-key-id {alias} --region {r} --keyring {n}.keyring.json --dry-run\natrest cell migrate --table {table} --column {column} --kms-key-id {alias} --region {r} --keyring {n}.keyring.json"
+            )
+        } else {
+            format!(
+                "atrest cell encrypt --kms-key-id {alias} --region {r} --keyring {n}.keyring.json --table {table} --csv {table}.csv --column {column} --row-key \"$ROW_KEY_COLUMN\" --out {table}.encrypted.csv"
+            )
+        }));
     }
+    let how = if live {
+        "Encrypt on write, decrypt on read; back-fill the existing rows in place with `atrest cell migrate` (DATABASE_URL names the database; batches of 1,000 rows, each verified before it commits, resumable after an interruption; `--dry-run` first reports rows, data keys and duration)."
+    } else {
+        "Encrypt on write, decrypt on read; back-fill existing rows in batches (export with the row's key column as ROW_KEY_COLUMN, encrypt, load), then drop the plaintext columns."
+    };
     steps.push(step(
         Phase::Cutover,
         "Encrypt sensitive fields in the application",
-        "Encrypt on write, decrypt on read; back-fill existing rows in batches (export, encrypt, load), then drop the plaintext columns.",
+        how,
         backfill,
         &["pci-3-5-1-2", "app-layer-encryption-sdk"],
     ));

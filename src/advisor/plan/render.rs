@@ -1,12 +1,12 @@
 //! A plan as Markdown (to paste into a planning document) or as a terminal summary. Both lead with the fleet:
 //! targets, waves, shared keys, downtime classes and costs; then one compact section per database. Full command
-//! listings and key policies follow in appendices, or live in the files `plan --out` writes (then referred to).
+//! listings and key policies live in the files `plan --out` writes (then referred to) and in the JSON form.
 
 use std::io::{self, Write};
 
 use super::fleet::{Downtime, DowntimeClass};
-use super::runbook::Phase;
-use super::{DatabasePlan, Plan, script};
+use super::runbook::{Phase, ProposedKey};
+use super::{DatabasePlan, Plan};
 use crate::advisor::cost::usd;
 use crate::table;
 
@@ -148,60 +148,31 @@ pub fn markdown(plan: &Plan, files: Option<&Files<'_>>, out: &mut dyn Write) -> 
         )?,
         None => writeln!(
             out,
-            "\nThe full runbooks and key policies follow the per-database sections; `--out DIR` writes them as files and scripts instead."
+            "\nEvery command and key policy: `--out DIR` writes them as scripts, runbooks and policy files (and as CloudFormation and Terraform); `--format json` holds them too."
         )?,
     }
     for d in &plan.databases {
-        section(d, files, out)?;
-    }
-    if files.is_none() {
-        writeln!(out, "## Appendix: runbooks\n")?;
-        let fleet: Vec<&super::runbook::Step> = plan
-            .fleet
-            .steps
-            .iter()
-            .chain(plan.fleet.organization_steps.iter())
-            .collect();
-        if !fleet.is_empty() {
-            writeln!(out, "### Fleet\n")?;
-            writeln!(
-                out,
-                "```sh\n{}```\n",
-                script::steps_script("Fleet", &fleet, 0)
-            )?;
-        }
-        for d in &plan.databases {
-            let text = script::runbook_markdown(d);
-            writeln!(out, "#{}", text.replacen("# Runbook", "## Runbook", 1))?;
-        }
-        writeln!(out, "## Appendix: key policies\n")?;
-        writeln!(
-            out,
-            "### SCP\n\n```json\n{}\n```\n",
-            serde_json::to_string_pretty(&plan.fleet.scp).map_err(io::Error::other)?
-        )?;
-        for k in plan
+        let shared: Vec<&ProposedKey> = plan
             .fleet
             .shared_keys
             .iter()
-            .chain(plan.databases.iter().flat_map(|d| d.keys.iter()))
-        {
-            let policy = serde_json::to_string_pretty(&k.policy).map_err(io::Error::other)?;
-            writeln!(
-                out,
-                "### `{}` ({})\n\n```json\n{policy}\n```\n",
-                k.alias, k.region
-            )?;
-        }
+            .filter(|k| k.purpose.contains("storage") && k.used_by.contains(&d.name))
+            .collect();
+        section(d, &shared, files, out)?;
     }
     writeln!(
         out,
-        "_Catalog {}; schema version {}._",
+        "\n_Catalog {}; schema version {}._",
         plan.catalog_version, plan.schema_version
     )
 }
 
-fn section(d: &DatabasePlan, files: Option<&Files<'_>>, out: &mut dyn Write) -> io::Result<()> {
+fn section(
+    d: &DatabasePlan,
+    shared: &[&ProposedKey],
+    files: Option<&Files<'_>>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let rec = &d.recommendation;
     writeln!(out, "\n## `{}`\n", d.name)?;
     match &rec.recommended {
@@ -278,8 +249,22 @@ fn section(d: &DatabasePlan, files: Option<&Files<'_>>, out: &mut dyn Write) -> 
         };
         writeln!(out, "- [{}] {}{counts}", s.phase.label(), s.title)?;
     }
-    if !d.keys.is_empty() {
+    if !d.keys.is_empty() || !shared.is_empty() {
         writeln!(out, "\nKeys:\n")?;
+        for k in shared {
+            writeln!(
+                out,
+                "- `{}` ({}): shared storage key (fleet steps), with {}.",
+                k.alias,
+                k.region,
+                k.used_by
+                    .iter()
+                    .filter(|u| **u != d.name)
+                    .map(|u| format!("`{u}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
         for k in &d.keys {
             let at = match files {
                 Some(f) => format!("; policy `{}/{}`", f.dir, k.policy_file()),

@@ -6,6 +6,8 @@
 //! volume ids) are read from the account at run time (`db_attr`, `cluster_attr`, `describe-*` queries), so a
 //! database's steps run in order as one script (`plan --out`). SQL and host commands are for a person to run.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::hosts;
@@ -13,6 +15,7 @@ use super::inventory::DatabaseRow;
 use super::overlays;
 use super::policy::{KeyUse, PolicySpec, key_policy};
 use super::rds;
+use super::sharing;
 use crate::advisor::engine::Recommendation;
 use crate::catalog::Catalog;
 
@@ -206,6 +209,8 @@ pub(super) struct Ctx<'a> {
     pub sharing: bool,
     pub custody_customer: bool,
     pub hsm_outside_aws: bool,
+    /// Regions where the database uses a storage key shared with other databases (Region -> alias).
+    pub shared_storage: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -225,7 +230,9 @@ impl Ctx<'_> {
         self.overlays.iter().any(|o| o == "rds-native-tde")
     }
     pub fn storage_alias(&self, region: &str) -> String {
-        if region == self.r() {
+        if let Some(shared) = self.shared_storage.get(region) {
+            shared.clone()
+        } else if region == self.r() {
             format!("alias/atrest/{}-storage", self.n())
         } else {
             format!("alias/atrest/{}-storage-{region}", self.n())
@@ -294,13 +301,7 @@ fn storage_keys(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step
     let mut regions = vec![ctx.r().to_string()];
     regions.extend(ctx.dr_regions().iter().map(|r| r.to_string()));
     // Managed master-user secrets of a new RDS instance are encrypted under the same key, through Secrets Manager.
-    let services: Vec<String> = if !on_rds {
-        vec!["ec2".into()]
-    } else if ctx.row.hosting == "rds" || ctx.row.hosting == "aurora" {
-        vec!["rds".into()]
-    } else {
-        vec!["rds".into(), "secretsmanager".into()]
-    };
+    let services = sharing::storage_services(ctx.option, &ctx.row.hosting);
     let mut notes = vec![format!(
         "only `{}` uses this key (through {}): a CI/CD role, AWS Backup's role or any other principal that creates, restores, copies or backs up `{}` must be added to `KeyUsersOnlyThroughTheService` and `ServiceGrantsForAttachedResourcesOnly`, or its calls are denied",
         ctx.principals.db_operator,
@@ -313,7 +314,11 @@ fn storage_keys(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step
     if ctx.sharing && !ctx.principals.share_with.is_empty() {
         notes.push(format!("the receiving account copies the shared snapshot under its own key: its copying role needs the identity policy in `keys/receiving-account.{}.policy.json` (use of this key through RDS only)", ctx.r()));
     }
-    for region in &regions {
+    let own_regions: Vec<&String> = regions
+        .iter()
+        .filter(|r| !ctx.shared_storage.contains_key(*r))
+        .collect();
+    for region in own_regions {
         let alias = ctx.storage_alias(region);
         let spec = PolicySpec {
             account: ctx.principals.account.clone(),
@@ -373,16 +378,38 @@ fn storage_keys(ctx: &Ctx<'_>, keys: &mut Vec<ProposedKey>, steps: &mut Vec<Step
     for key in keys.iter().filter(|k| k.purpose.contains("storage")) {
         commands.extend(create_key_commands(key, origin));
     }
+    // Shared keys are created once, by the fleet script (00-fleet.sh); this database only reads their ARNs.
+    for (region, alias) in &ctx.shared_storage {
+        commands.push(key_arn_command(alias, region));
+    }
+    let shared = if ctx.shared_storage.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = ctx
+            .shared_storage
+            .iter()
+            .map(|(r, a)| format!("`{a}` in {r}"))
+            .collect();
+        format!(
+            " Where the requirements allow it, databases of the same service and compliance scope share one key: this database uses the shared key {}, created once by the fleet steps (run `00-fleet.sh` first).",
+            list.join(", ")
+        )
+    };
     let rotation = if ctx.custom_store() {
         " Custom-key-store keys cannot rotate automatically: rotate by creating a new key and pointing the alias at it (`aws kms update-alias`), then re-encrypting through the same snapshot path."
     } else {
         ""
     };
+    let title = if regions.len() == ctx.shared_storage.len() {
+        "Use the shared customer managed storage key(s)"
+    } else {
+        "Create the customer managed storage key(s)"
+    };
     steps.push(step(
         Phase::Prepare,
-        "Create the customer managed storage key(s)",
+        title,
         format!(
-            "One key per Region ({}), with the policy in `keys/`: administrators manage but never use it, the database operator uses it only through {} (`kms:ViaService`). A customer managed key (not aws/{}) keeps snapshots shareable and the key policy yours.{rotation}",
+            "One key per Region ({}), with the policy in `keys/`: administrators manage but never use it, the database operator uses it only through {} (`kms:ViaService`). A customer managed key (not aws/{}) keeps snapshots shareable and the key policy yours.{rotation}{shared}",
             regions.join(", "),
             services.join(" and "),
             if on_rds { "rds" } else { "ebs" },
@@ -430,6 +457,7 @@ pub fn build(
     rec: &Recommendation,
     catalog: &Catalog,
     principals: &Principals,
+    shared_storage: BTreeMap<String, String>,
 ) -> (Vec<Step>, Vec<ProposedKey>) {
     let mut steps = Vec::new();
     let mut keys = Vec::new();
@@ -469,6 +497,7 @@ pub fn build(
         sharing: text("data.snapshot_sharing") == "cross-account",
         custody_customer: text("keys.custody") == "customer-held",
         hsm_outside_aws: text("keys.hsm") == "outside-aws",
+        shared_storage,
     };
     if matches!(target.option, 1..=4) {
         storage_keys(&ctx, &mut keys, &mut steps);
