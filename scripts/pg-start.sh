@@ -3,6 +3,7 @@
 # until it answers. Prints `export` lines for its URL, so: eval "$(scripts/pg-start.sh)"
 # State (pid, port, data dir) lives in $ATREST_PG_STATE (default: .cache/pg), so pg-stop.sh can stop it by PID.
 # As root, the server runs as the `postgres` user (initdb refuses root); otherwise as the calling user.
+# ATREST_PG_OPTIONS adds server settings, e.g. "-c wal_level=logical" for a logical replication source.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${ATREST_PG_STATE:-$root/.cache/pg}"
@@ -25,7 +26,7 @@ else
     || { cat "$dir/initdb.log" >&2; exit 1; }
   # Throw-away: no fsync; enough connections for parallel tests.
   "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 60 start \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" >/dev/null \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${ATREST_PG_OPTIONS:-}" >/dev/null \
     || { cat "$dir/pg.log" >&2; exit 1; }
   head -1 "$dir/data/postmaster.pid" >"$state/pid"
   echo "$port" >"$state/port"

@@ -62,8 +62,10 @@ fn freeze_commands(ctx: &Ctx<'_>) -> Vec<super::runbook::Command> {
 fn thaw_commands(ctx: &Ctx<'_>) -> Vec<super::runbook::Command> {
     let mut c = Vec::new();
     match ctx.family.as_str() {
+        // The session starts read-only too: `BEGIN READ WRITE` overrides the default for this one transaction (a
+        // `SET` of the default would only apply to the next one).
         "postgresql" => c.push(sql(
-            "SET default_transaction_read_only = off; DO $$DECLARE d name; BEGIN FOR d IN SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'rdsadmin' LOOP EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', d); END LOOP; END$$;",
+            "BEGIN READ WRITE; DO $$DECLARE d name; BEGIN FOR d IN SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'rdsadmin' LOOP EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', d); END LOOP; END$$; COMMIT; SET default_transaction_read_only = off;",
         )),
         "mysql" | "mariadb" => c.push(manual(
             "set `read_only = 0` again in the instance's custom DB parameter group (`aws rds modify-db-parameter-group --parameters ParameterName=read_only,ParameterValue=0,ApplyMethod=immediate`)",
@@ -442,21 +444,51 @@ fn share_step(ctx: &Ctx<'_>, cluster: bool, steps: &mut Vec<Step>) {
 fn minimal_downtime(ctx: &Ctx<'_>) -> Step {
     let (n, r) = (ctx.n(), ctx.r());
     let commands = match ctx.family.as_str() {
-        "postgresql" => vec![
-            manual(format!(
-                "set `rds.logical_replication = 1` in `{n}`'s parameter group and reboot it once"
-            )),
-            manual(format!(
-                "create the encrypted target `{n}-enc` empty (same settings and key as above, with `create-db-instance --storage-encrypted --kms-key-id`) and load the schema: pg_dump --schema-only | psql"
-            )),
-            sql("-- on the source: CREATE PUBLICATION atrest_migration FOR ALL TABLES;"),
-            host(format!(
-                "psql \"host=$(aws rds describe-db-instances --region {r} --db-instance-identifier {n}-enc --query DBInstances[0].Endpoint.Address --output text) dbname=$PGDATABASE\" -c \"CREATE SUBSCRIPTION atrest_migration CONNECTION 'host=$(aws rds describe-db-instances --region {r} --db-instance-identifier {n} --query DBInstances[0].Endpoint.Address --output text) dbname=$PGDATABASE user=$REPLICATION_USER password=$REPLICATION_PASSWORD' PUBLICATION atrest_migration;\""
-            )),
-            sql(
-                "-- cut-over point: SELECT * FROM pg_stat_subscription; -- latest_end_lsn equals the source's pg_current_wal_lsn() once writes are frozen; then copy sequence values",
-            ),
-        ],
+        "postgresql" => {
+            let endpoint = |id: &str| {
+                format!(
+                    "host=$(aws rds describe-db-instances --region {r} --db-instance-identifier {id} --query DBInstances[0].Endpoint.Address --output text) dbname=$PGDATABASE"
+                )
+            };
+            vec![
+                manual(format!(
+                    "set `rds.logical_replication = 1` in `{n}`'s parameter group and reboot it once"
+                )),
+                manual(format!(
+                    "create the encrypted target `{n}-enc` empty (same settings and key as above, with `create-db-instance --storage-encrypted --kms-key-id`)"
+                )),
+                // SOURCE_DSN / TARGET_DSN override the endpoints, e.g. through a bastion's tunnel.
+                host(format!(
+                    "src=\"${{SOURCE_DSN:-{}}}\"; dst=\"${{TARGET_DSN:-{}}}\"",
+                    endpoint(n),
+                    endpoint(&format!("{n}-enc"))
+                )),
+                host(
+                    "pg_dump --schema-only --no-publications --no-subscriptions \"$src\" | psql -q -v ON_ERROR_STOP=1 \"$dst\"",
+                ),
+                host(
+                    "psql -v ON_ERROR_STOP=1 \"$src\" -c \"CREATE PUBLICATION atrest_migration FOR ALL TABLES;\"",
+                ),
+                host(
+                    "psql -v ON_ERROR_STOP=1 \"$dst\" -c \"CREATE SUBSCRIPTION atrest_migration CONNECTION '$src user=$REPLICATION_USER password=$REPLICATION_PASSWORD' PUBLICATION atrest_migration;\"",
+                ),
+                manual(
+                    "cut-over point: freeze writes on the source (the SQL of the write-freeze step), then run the next commands",
+                ),
+                // Caught up: every table copied, and the apply worker past the source's last write.
+                host(
+                    "lsn=$(psql -Atc \"SELECT pg_current_wal_lsn()\" \"$src\"); until [ \"$(psql -Atc \"SELECT (SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r') = 0 AND bool_and(latest_end_lsn >= '$lsn') FROM pg_stat_subscription WHERE subname = 'atrest_migration' AND relid IS NULL\" \"$dst\")\" = t ]; do sleep 2; done",
+                ),
+                // Logical replication does not carry sequences: set each from the frozen source. The publication is
+                // dropped in a session that overrides the freeze.
+                host(
+                    "psql -Atc \"SELECT format('SELECT setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value) FROM pg_sequences WHERE last_value IS NOT NULL\" \"$src\" | psql -q -v ON_ERROR_STOP=1 \"$dst\"",
+                ),
+                host(
+                    "psql -v ON_ERROR_STOP=1 \"$dst\" -c \"DROP SUBSCRIPTION atrest_migration;\" && PGOPTIONS=\"-c default_transaction_read_only=off\" psql -v ON_ERROR_STOP=1 \"$src\" -c \"DROP PUBLICATION atrest_migration;\"",
+                ),
+            ]
+        }
         "mysql" | "mariadb" => vec![
             sql("CALL mysql.rds_set_configuration('binlog retention hours', 48);"),
             manual(
@@ -509,7 +541,7 @@ fn minimal_downtime(ctx: &Ctx<'_>) -> Step {
     step(
         Phase::Alternative,
         "Minimal-downtime path: replicate into the encrypted copy",
-        "For a large database the snapshot path's downtime is the snapshot, copy and restore time. Instead, keep the source writable while a new encrypted instance catches up by replication, and freeze writes only for the last seconds before the rename-and-swap. Credentials come from the environment (`REPLICATION_USER`, `REPLICATION_PASSWORD` and `PGDATABASE`, or `DMS_USER`, `DMS_PASSWORD` and `DMS_DATABASE`); endpoints are read from the account.",
+        "For a large database the snapshot path's downtime is the snapshot, copy and restore time. Instead, keep the source writable while a new encrypted instance catches up by replication, and freeze writes only for the last seconds before the rename-and-swap. Credentials come from the environment (`REPLICATION_USER`, `REPLICATION_PASSWORD` and `PGDATABASE`, or `DMS_USER`, `DMS_PASSWORD` and `DMS_DATABASE`); endpoints are read from the account (for PostgreSQL, `SOURCE_DSN` and `TARGET_DSN` override them, e.g. through a tunnel).",
         commands,
         &["rds-encrypt-only-at-creation"],
     )
