@@ -14,10 +14,94 @@ use std::time::{Duration, Instant};
 
 use super::error::{CellError, LimitsError};
 use super::format::MAX_PLAINTEXT_LEN;
-use super::suite::CellKey;
+use super::suite::{CellKey, KEY_REF_LEN};
 
 /// NIST SP 800-38D section 8.3: with random 96-bit IVs, at most 2^32 invocations of the encryption per key.
 pub const NIST_RANDOM_IV_LIMIT: u64 = 1 << 32;
+
+/// Bytes of the partition digest that starts every cache key.
+pub(crate) const PARTITION_LEN: usize = 16;
+
+/// What names a cached data key: the encryptor's partition, the purpose, the key reference (decryption) and the
+/// scope's canonical encoding. Its bytes, in this order, are the key of the shared map; the per-cell path compares
+/// a thread's slots against the parts themselves, so it never builds those bytes on a hit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyName<'a> {
+    pub partition: &'a [u8; PARTITION_LEN],
+    pub purpose: u8,
+    pub key_ref: Option<&'a [u8; KEY_REF_LEN]>,
+    pub scope: &'a Arc<[u8]>,
+}
+
+impl KeyName<'_> {
+    fn len(&self) -> usize {
+        PARTITION_LEN + 1 + self.key_ref.map_or(0, |r| r.len()) + self.scope.len()
+    }
+
+    /// Appends the name's bytes (the shared map's key) to `out`.
+    pub(crate) fn write_into(&self, out: &mut Vec<u8>) {
+        out.reserve(self.len());
+        out.extend_from_slice(self.partition);
+        out.push(self.purpose);
+        if let Some(r) = self.key_ref {
+            out.extend_from_slice(r);
+        }
+        out.extend_from_slice(self.scope);
+    }
+
+    pub(crate) fn to_vec(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        self.write_into(&mut out);
+        out
+    }
+
+    /// Whether a slot holds the key of this name: its bytes are the name's, and its scope is the same allocation
+    /// (the slot keeps it alive and it never changes, so the same address holds the same bytes) or equal bytes.
+    fn held_by(&self, slot: &Slot) -> bool {
+        let Some(prefix) = slot
+            .cache_key
+            .len()
+            .checked_sub(slot.scope.len())
+            .and_then(|n| slot.cache_key.get(..n))
+        else {
+            return false;
+        };
+        let same_scope = std::ptr::eq(slot.scope.as_ptr(), self.scope.as_ptr())
+            && slot.scope.len() == self.scope.len()
+            || *slot.scope == **self.scope;
+        self.prefix_is(prefix) && same_scope
+    }
+
+    /// Whether `bytes` are this name's partition, purpose and key reference, and nothing else.
+    fn prefix_is(&self, bytes: &[u8]) -> bool {
+        let Some((partition, rest)) = bytes.split_first_chunk::<PARTITION_LEN>() else {
+            return false;
+        };
+        let Some((&purpose, rest)) = rest.split_first() else {
+            return false;
+        };
+        let rest = match self.key_ref {
+            Some(key_ref) => match rest.split_first_chunk::<KEY_REF_LEN>() {
+                Some((r, rest)) if r == key_ref => rest,
+                _ => return false,
+            },
+            None => rest,
+        };
+        rest.is_empty() && partition == self.partition && purpose == self.purpose
+    }
+
+    /// Whether `bytes` are this name's bytes: the same test as `bytes == self.to_vec()`, without building them.
+    pub(crate) fn is(&self, bytes: &[u8]) -> bool {
+        let Some((prefix, scope)) = bytes
+            .len()
+            .checked_sub(self.scope.len())
+            .and_then(|n| bytes.split_at_checked(n))
+        else {
+            return false;
+        };
+        *scope == **self.scope && self.prefix_is(prefix)
+    }
+}
 
 /// Limits on each cached data key and on the cache itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,6 +372,8 @@ struct Slot {
     cache: u64,
     generation: u64,
     cache_key: Vec<u8>,
+    /// The scope at the end of `cache_key`, as the context that filled the slot shares it.
+    scope: Arc<[u8]>,
     key: Arc<CellKey>,
     expires: Instant,
     /// `expires` on the cheap clock.
@@ -302,17 +388,27 @@ struct Slot {
 /// Slots per thread, for each purpose: the columns of a row, say, each keep their key.
 const SLOTS: usize = 4;
 
-#[derive(Default)]
 struct Slots {
     encrypt: Vec<Slot>,
     decrypt: Vec<Slot>,
     /// The next slot to replace (round robin).
     next_encrypt: usize,
     next_decrypt: usize,
+    /// Lent, cleared, to the work done under a key (the associated data of a cell), so the per-cell path touches
+    /// one thread-local and allocates no buffer of its own.
+    scratch: Vec<u8>,
 }
 
 thread_local! {
-    static SLOTS_TLS: RefCell<Slots> = RefCell::new(Slots::default());
+    static SLOTS_TLS: RefCell<Slots> = const {
+        RefCell::new(Slots {
+            encrypt: Vec::new(),
+            decrypt: Vec::new(),
+            next_encrypt: 0,
+            next_decrypt: 0,
+            scratch: Vec::new(),
+        })
+    };
 }
 
 fn next_cache_id() -> u64 {
@@ -381,14 +477,15 @@ impl KeyCache {
         }
     }
 
-    /// Runs `seal` with a key for one cell of `len` bytes, counted against the key's limits. The fast path uses
-    /// this thread's lease and takes no lock; `fill` makes a new key on a miss.
+    /// Runs `seal` with a key for one cell of `len` bytes, counted against the key's limits, and a cleared buffer
+    /// for the cell's associated data. The fast path uses this thread's lease and takes no lock; `fill` makes a new
+    /// key on a miss.
     pub(crate) fn with_encrypt_key<R>(
         &self,
-        cache_key: &[u8],
+        name: &KeyName<'_>,
         len: usize,
         fill: &dyn Fn() -> Result<Fresh, CellError>,
-        seal: impl FnOnce(&CellKey) -> Result<R, CellError>,
+        seal: impl FnOnce(&CellKey, &mut Vec<u8>) -> Result<R, CellError>,
     ) -> Result<R, CellError> {
         let generation = self.generation.load(Ordering::Acquire);
         let fast = SLOTS_TLS.with(|cell| {
@@ -396,10 +493,13 @@ impl KeyCache {
                 return Err(seal);
             };
             let now = clock::now_ms();
-            let found = slots.encrypt.iter_mut().position(|s| {
-                s.cache == self.id && s.generation == generation && s.cache_key == cache_key
-            });
-            let Some(slot) = found.and_then(|i| slots.encrypt.get_mut(i)) else {
+            let Slots {
+                encrypt, scratch, ..
+            } = &mut *slots;
+            let Some(slot) = encrypt
+                .iter_mut()
+                .find(|s| s.cache == self.id && s.generation == generation && name.held_by(s))
+            else {
                 return Err(seal);
             };
             if now >= slot.expires_ms {
@@ -421,22 +521,25 @@ impl KeyCache {
             }
             slot.lease.messages -= 1;
             slot.lease.bytes -= len as u64;
-            Ok(seal(&slot.key))
+            scratch.clear();
+            Ok(seal(&slot.key, scratch))
         });
         let seal = match fast {
             Ok(result) => return result,
             Err(seal) => seal,
         };
         // The slow path: the shared map (filling it on a miss), then a new lease for this thread.
+        let cache_key = name.to_vec();
         self.check_fork();
         loop {
-            if let Some((key, budget, expires, mut lease)) = self.lease_entry(cache_key, len) {
+            if let Some((key, budget, expires, mut lease)) = self.lease_entry(&cache_key, len) {
                 lease.messages -= 1;
                 lease.bytes -= len as u64;
                 let slot = Slot {
                     cache: self.id,
                     generation: self.generation.load(Ordering::Acquire),
-                    cache_key: cache_key.to_vec(),
+                    cache_key,
+                    scope: Arc::clone(name.scope),
                     key: Arc::clone(&key),
                     expires,
                     expires_ms: clock::deadline_ms(expires),
@@ -454,9 +557,9 @@ impl KeyCache {
                         install(encrypt, next_encrypt, slot);
                     }
                 });
-                return seal(&key);
+                return seal(&key, &mut Vec::new());
             }
-            self.fill_once(cache_key, fill)?;
+            self.fill_once(&cache_key, fill)?;
         }
     }
 
@@ -490,51 +593,71 @@ impl KeyCache {
         Some(out)
     }
 
-    /// Runs `open` with the key for decryption, from this thread's slots (no lock) or the shared map (unwrapping
-    /// it, once for all concurrent callers, on a miss).
+    /// Runs `open` with the key for decryption and a cleared buffer for the cell's associated data, from this
+    /// thread's slots (no lock) or the shared map (unwrapping the key, once for all concurrent callers, on a miss).
     pub(crate) fn with_decrypt_key<R>(
         &self,
-        cache_key: &[u8],
+        name: &KeyName<'_>,
         fill: &dyn Fn() -> Result<CellKey, CellError>,
-        open: impl FnOnce(&CellKey) -> Result<R, CellError>,
+        open: &impl Fn(&CellKey, &mut Vec<u8>) -> Result<R, CellError>,
     ) -> Result<R, CellError> {
-        let fast = SLOTS_TLS.with(|cell| {
-            let Ok(slots) = cell.try_borrow() else {
-                return Err(open);
-            };
+        match self.with_held_decrypt_key(name, open) {
+            Some(result) => result,
+            None => self.with_fetched_decrypt_key(name, fill, open),
+        }
+    }
+
+    /// The per-cell path: `open`'s result with a key this thread holds, within its age. `None` if there is none (or
+    /// the thread's slots are in use further up the stack).
+    #[inline]
+    pub(crate) fn with_held_decrypt_key<R>(
+        &self,
+        name: &KeyName<'_>,
+        open: &impl Fn(&CellKey, &mut Vec<u8>) -> R,
+    ) -> Option<R> {
+        SLOTS_TLS.with(|cell| {
+            let mut slots = cell.try_borrow_mut().ok()?;
             let now = clock::now_ms();
-            let Some(slot) = slots
-                .decrypt
+            let Slots {
+                decrypt, scratch, ..
+            } = &mut *slots;
+            let slot = decrypt
                 .iter()
-                .find(|s| s.cache == self.id && s.cache_key == cache_key && now < s.expires_ms)
-            else {
-                return Err(open);
-            };
+                .find(|s| s.cache == self.id && now < s.expires_ms && name.held_by(s))?;
             let unchecked = slot.unchecked.get() + 1;
             if unchecked >= PRECISE_EVERY {
                 if Instant::now() >= slot.expires {
-                    return Err(open);
+                    return None;
                 }
                 slot.unchecked.set(0);
             } else {
                 slot.unchecked.set(unchecked);
             }
-            Ok(open(&slot.key))
-        });
-        let open = match fast {
-            Ok(result) => return result,
-            Err(open) => open,
-        };
+            scratch.clear();
+            Some(open(&slot.key, scratch))
+        })
+    }
+
+    /// A key from the shared map, unwrapped on a miss, then held by this thread.
+    #[inline(never)]
+    fn with_fetched_decrypt_key<R>(
+        &self,
+        name: &KeyName<'_>,
+        fill: &dyn Fn() -> Result<CellKey, CellError>,
+        open: &impl Fn(&CellKey, &mut Vec<u8>) -> Result<R, CellError>,
+    ) -> Result<R, CellError> {
+        let cache_key = name.to_vec();
         let (key, expires) = loop {
-            if let Some(found) = self.peek_until(cache_key) {
+            if let Some(found) = self.peek_until(&cache_key) {
                 break found;
             }
-            self.fill_once(cache_key, &|| fill().map(Fresh::for_decrypt))?;
+            self.fill_once(&cache_key, &|| fill().map(Fresh::for_decrypt))?;
         };
         let slot = Slot {
             cache: self.id,
             generation: 0,
-            cache_key: cache_key.to_vec(),
+            cache_key,
+            scope: Arc::clone(name.scope),
             key: Arc::clone(&key),
             expires,
             expires_ms: clock::deadline_ms(expires),
@@ -555,7 +678,7 @@ impl KeyCache {
                 install(decrypt, next_decrypt, slot);
             }
         });
-        open(&key)
+        open(&key, &mut Vec::new())
     }
 
     fn peek_until(&self, cache_key: &[u8]) -> Option<(Arc<CellKey>, Instant)> {
@@ -837,6 +960,77 @@ mod tests {
     use super::*;
     use crate::cell::keys::{DataKey, ProviderKind};
 
+    static SCOPE: std::sync::LazyLock<Arc<[u8]>> =
+        std::sync::LazyLock::new(|| Arc::from(&b"scope"[..]));
+
+    fn name() -> KeyName<'static> {
+        KeyName {
+            partition: &[7; PARTITION_LEN],
+            purpose: b'k',
+            key_ref: None,
+            scope: &SCOPE,
+        }
+    }
+
+    /// The slot test agrees with comparing the name's bytes, whether or not the scope is the same allocation.
+    #[test]
+    fn a_slot_is_found_by_the_bytes_of_its_name() {
+        let scope: Arc<[u8]> = Arc::from(&b"users/ssn"[..]);
+        let copy: Arc<[u8]> = Arc::from(&b"users/ssn"[..]);
+        let other: Arc<[u8]> = Arc::from(&b"users/sso"[..]);
+        let key_ref = [3; KEY_REF_LEN];
+        let name = |scope, key_ref| KeyName {
+            partition: &[7; PARTITION_LEN],
+            purpose: b'C',
+            key_ref,
+            scope,
+        };
+        let held = name(&scope, Some(&key_ref));
+        let slot = Slot {
+            cache: 1,
+            generation: 0,
+            cache_key: held.to_vec(),
+            scope: Arc::clone(&scope),
+            key: Arc::new(
+                CellKey::derive(&DataKey::random().unwrap(), ProviderKind::KeyFile, vec![1])
+                    .unwrap(),
+            ),
+            expires: Instant::now(),
+            expires_ms: 0,
+            unchecked: std::cell::Cell::new(0),
+            budget: None,
+            lease: Left {
+                messages: 0,
+                bytes: 0,
+            },
+        };
+        for (probe, found) in [
+            (name(&scope, Some(&key_ref)), true),
+            (name(&copy, Some(&key_ref)), true),
+            (name(&other, Some(&key_ref)), false),
+            (name(&scope, Some(&[4; KEY_REF_LEN])), false),
+            (name(&scope, None), false),
+            (
+                KeyName {
+                    purpose: b'S',
+                    ..held
+                },
+                false,
+            ),
+            (
+                KeyName {
+                    partition: &[8; PARTITION_LEN],
+                    ..held
+                },
+                false,
+            ),
+        ] {
+            assert_eq!(probe.held_by(&slot), found, "{probe:?}");
+            assert_eq!(probe.is(&slot.cache_key), found, "{probe:?}");
+            assert_eq!(probe.to_vec() == slot.cache_key, found, "{probe:?}");
+        }
+    }
+
     fn counting_fill(fills: &AtomicUsize) -> impl Fn() -> Result<CellKey, CellError> + '_ {
         move || {
             fills.fetch_add(1, Ordering::SeqCst);
@@ -856,7 +1050,7 @@ mod tests {
             (0..n)
                 .map(|_| {
                     cache
-                        .with_encrypt_key(b"k", 1, &fill, |k| Ok(*k.commitment()))
+                        .with_encrypt_key(&name(), 1, &fill, |k, _| Ok(*k.commitment()))
                         .unwrap()
                 })
                 .collect()
@@ -895,7 +1089,7 @@ mod tests {
                 s.spawn(|| {
                     for _ in 0..5000 {
                         let c = cache
-                            .with_encrypt_key(b"k", 1, &fill, |k| Ok(*k.commitment()))
+                            .with_encrypt_key(&name(), 1, &fill, |k, _| Ok(*k.commitment()))
                             .unwrap();
                         *lock(&per_key).entry(c).or_default() += 1;
                     }

@@ -2,6 +2,7 @@
 //! (docs/format.md, "Context encoding"), which is bound into every cell as AEAD associated data.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::error::{CellError, ContextError};
 
@@ -25,7 +26,9 @@ pub struct Context {
     row: Option<Vec<u8>>,
     extra: BTreeMap<String, String>,
     encoded: Vec<u8>,
-    encoded_scope: Vec<u8>,
+    /// Shared by the clones of a context that differ only in their row, so the data-key cache can recognise a scope
+    /// it holds by its address before comparing bytes.
+    encoded_scope: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for Context {
@@ -55,7 +58,7 @@ impl Context {
             row: None,
             extra: BTreeMap::new(),
             encoded: Vec::new(),
-            encoded_scope: Vec::new(),
+            encoded_scope: Arc::from([]),
         };
         ctx.check_len()?;
         Ok(ctx)
@@ -71,7 +74,7 @@ impl Context {
     /// share a context (docs/format.md, "Context encoding").
     pub fn with_row_bytes(mut self, row: impl Into<Vec<u8>>) -> Result<Self, CellError> {
         self.row = Some(row.into());
-        self.check_len()?;
+        self.check_row_len()?;
         Ok(self)
     }
 
@@ -151,6 +154,11 @@ impl Context {
         &self.encoded_scope
     }
 
+    /// The canonical encoding of the scope, shared with this context's clones.
+    pub(crate) fn shared_scope(&self) -> &Arc<[u8]> {
+        &self.encoded_scope
+    }
+
     /// Canonical encoding: u16 count, then pairs sorted by key bytes, each `u16 len | key | u16 len | value`
     /// (big-endian). The reserved keys sort among the free ones like any other key.
     fn encode_pairs(&self, with_row: bool, out: &mut Vec<u8>) {
@@ -205,11 +213,16 @@ impl Context {
                 .sum::<usize>()
     }
 
-    /// Checks the length and refreshes the cached encodings; every change goes through here.
+    /// Checks the length and refreshes the cached encodings; every change but the row's goes through here.
     fn check_len(&mut self) -> Result<(), CellError> {
-        Ok(self.check_row_len()?)
+        self.check_row_len()?;
+        let mut scope = Vec::with_capacity(self.encoded.len());
+        self.encode_pairs(false, &mut scope);
+        self.encoded_scope = scope.into();
+        Ok(())
     }
 
+    /// Checks the length and refreshes the full encoding after a change of the row (the scope stays as it is).
     fn check_row_len(&mut self) -> Result<(), ContextError> {
         let len = self.encoded_len();
         if len > MAX_CONTEXT_LEN {
@@ -218,16 +231,10 @@ impl Context {
                 max: MAX_CONTEXT_LEN,
             });
         }
-        let (mut full, mut scope) = (
-            std::mem::take(&mut self.encoded),
-            std::mem::take(&mut self.encoded_scope),
-        );
+        let mut full = std::mem::take(&mut self.encoded);
         full.clear();
-        scope.clear();
         self.encode_pairs(true, &mut full);
-        self.encode_pairs(false, &mut scope);
         self.encoded = full;
-        self.encoded_scope = scope;
         Ok(())
     }
 }
@@ -295,6 +302,24 @@ mod tests {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         ctx.encode_scope_into(&mut a);
         encode_map(&ctx.scope(), &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn rows_share_the_scope_encoding_and_free_values_change_it() {
+        let base = Context::new("t", "c").unwrap().with("tenant", "7").unwrap();
+        let row = base.clone().with_row("9").unwrap();
+        let mut moved = row.clone();
+        moved.set_row(Some("10")).unwrap();
+        for ctx in [&row, &moved] {
+            assert!(Arc::ptr_eq(base.shared_scope(), ctx.shared_scope()));
+            assert_ne!(base.encoded(), ctx.encoded());
+        }
+        let other = row.with("region", "eu").unwrap();
+        assert!(!Arc::ptr_eq(base.shared_scope(), other.shared_scope()));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        other.encode_scope_into(&mut a);
+        encode_map(&other.scope(), &mut b);
         assert_eq!(a, b);
     }
 

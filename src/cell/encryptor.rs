@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ring::digest;
 
-use super::cache::{CacheLimits, Fresh, KeyCache};
+use super::cache::{CacheLimits, Fresh, KeyCache, KeyName, PARTITION_LEN};
 use super::context::Context;
 use super::error::{CellError, KeyringError};
 use super::format::{self, Decoded, KeyBinding, MAX_PLAINTEXT_LEN};
@@ -88,7 +88,13 @@ impl Builder {
             ctx.update(&(part.len() as u64).to_be_bytes());
             ctx.update(part);
         }
-        let partition = ctx.finish().as_ref().iter().take(16).copied().collect();
+        let mut partition = [0u8; PARTITION_LEN];
+        partition.copy_from_slice(
+            ctx.finish()
+                .as_ref()
+                .get(..PARTITION_LEN)
+                .ok_or(CellError::Internal("partition digest length"))?,
+        );
         Ok(CellEncryptor {
             provider: self.provider,
             cache,
@@ -104,7 +110,7 @@ impl Builder {
 pub struct CellEncryptor {
     provider: Arc<dyn KeyProvider>,
     cache: Arc<KeyCache>,
-    partition: Vec<u8>,
+    partition: [u8; PARTITION_LEN],
     /// Takes shares of data keys other processes made (docs/format.md, "Keyring file").
     borrows: bool,
     keyring: Option<Arc<Keyring>>,
@@ -151,15 +157,12 @@ impl CellEncryptor {
         check_len(plaintext.len())?;
         let mut nonce = [0u8; NONCE_LEN];
         fill_random(&mut nonce)?;
-        with_scratch(|cache_key, aad| {
-            self.cache_key_into(cache_key, PURPOSE_ENCRYPT, None, context);
-            self.cache.with_encrypt_key(
-                cache_key,
-                plaintext.len(),
-                &|| self.new_key(context),
-                |key| self.seal(key, context, nonce, plaintext, aad),
-            )
-        })
+        self.cache.with_encrypt_key(
+            &self.key_name(PURPOSE_ENCRYPT, None, context),
+            plaintext.len(),
+            &|| self.new_key(context),
+            |key, aad| self.seal(key, context, nonce, plaintext, aad),
+        )
     }
 
     /// Encrypts many cells (a row, a chunk of a column): one key lookup per run of cells with the same scope and
@@ -202,9 +205,7 @@ impl CellEncryptor {
                             .get(i * NONCE_LEN..(i + 1) * NONCE_LEN)
                             .unwrap_or(&[0; NONCE_LEN]),
                     );
-                    out.push(with_scratch(|_, aad| {
-                        self.seal(&key, ctx, nonce, plain, aad)
-                    })?);
+                    out.push(with_scratch(|aad| self.seal(&key, ctx, nonce, plain, aad))?);
                 }
                 start += covered;
             }
@@ -214,55 +215,75 @@ impl CellEncryptor {
 
     /// Decrypts one cell. Every failure is [`CellError::Decrypt`], except a key provider that cannot be reached.
     pub fn decrypt(&self, context: &Context, ciphertext: &[u8]) -> Result<Vec<u8>, CellError> {
-        let decoded = format::decode(ciphertext)?;
-        with_scratch(|cache_key, aad| {
-            let purpose = self.open_purpose(&decoded)?;
-            self.cache_key_into(cache_key, purpose, Some(&decoded.key_ref()), context);
-            self.cache
-                .with_decrypt_key(cache_key, &|| self.unwrap_for(context, &decoded), |key| {
-                    match decoded.binding {
-                        KeyBinding::SelfContained { commitment, .. }
-                            if !key.commits_to(commitment) =>
-                        {
-                            Err(CellError::Decrypt)
-                        }
-                        // Another wrapped key than the cached one (a rewrapped copy, or garbage): checked itself.
-                        KeyBinding::SelfContained { wrapped, .. } if key.wrapped() != wrapped => {
-                            open(&self.unwrap_for(context, &decoded)?, context, &decoded, aad)
-                        }
-                        _ => open(key, context, &decoded, aad),
-                    }
-                })
-        })
+        // The common case first: a compact value under a key this thread holds (fixed offsets, no lock). It makes
+        // the same checks as the general path: the compact form needs a keyring (check 7), and nothing else of the
+        // value is left to check against a cached key.
+        if let (Some(Ok(cell)), Some(_)) = (format::split_compact(ciphertext), &self.keyring) {
+            let name = self.key_name(PURPOSE_OPEN_COMPACT, Some(cell.key_ref()), context);
+            let opened = self.cache.with_held_decrypt_key(&name, &|key, aad| {
+                open(key, cell.header, context, cell.nonce, cell.body, aad)
+            });
+            match opened {
+                Some(Some(plaintext)) => return Ok(plaintext),
+                Some(None) => return Err(CellError::Decrypt),
+                None => {}
+            }
+        }
+        self.decrypt_decoded(context, &format::decode(ciphertext)?)
+    }
+
+    /// Decrypts a decoded cell of either form, unwrapping its data key on a cache miss.
+    #[inline(never)]
+    fn decrypt_decoded(
+        &self,
+        context: &Context,
+        decoded: &Decoded<'_>,
+    ) -> Result<Vec<u8>, CellError> {
+        let purpose = self.open_purpose(decoded)?;
+        let key_ref = decoded.key_ref();
+        self.cache.with_decrypt_key(
+            &self.key_name(purpose, Some(&key_ref), context),
+            &|| self.unwrap_for(context, decoded),
+            &|key: &CellKey, aad: &mut Vec<u8>| match decoded.binding {
+                KeyBinding::SelfContained { commitment, .. } if !key.commits_to(commitment) => {
+                    Err(CellError::Decrypt)
+                }
+                // Another wrapped key than the cached one (a rewrapped copy, or garbage): checked itself.
+                KeyBinding::SelfContained { wrapped, .. } if key.wrapped() != wrapped => {
+                    open_decoded(&self.unwrap_for(context, decoded)?, context, decoded, aad)
+                }
+                _ => open_decoded(key, context, decoded, aad),
+            },
+        )
     }
 
     /// Decrypts many cells: consecutive cells under the same data key and scope (a chunk of a column) share one
     /// cache lookup. Each cell gets its own result, so one damaged value does not hide the others.
     pub fn decrypt_batch(&self, cells: &[(&Context, &[u8])]) -> Vec<Result<Vec<u8>, CellError>> {
-        with_scratch(|cache_key, aad| {
-            let mut previous: Vec<u8> = Vec::new();
-            let mut key: Option<Arc<CellKey>> = None;
+        with_scratch(|aad| {
+            // The last key looked up, by the bytes of its name.
+            let mut previous: Option<(Vec<u8>, Arc<CellKey>)> = None;
             cells
                 .iter()
                 .map(|&(context, ciphertext)| {
                     let decoded = format::decode(ciphertext)?;
                     let purpose = self.open_purpose(&decoded)?;
-                    cache_key.clear();
-                    self.cache_key_into(cache_key, purpose, Some(&decoded.key_ref()), context);
-                    let cached = match &key {
-                        Some(k) if *cache_key == previous => Arc::clone(k),
+                    let key_ref = decoded.key_ref();
+                    let name = self.key_name(purpose, Some(&key_ref), context);
+                    let cached = match &previous {
+                        Some((bytes, k)) if name.is(bytes) => Arc::clone(k),
                         _ => {
+                            let bytes = name.to_vec();
                             let k = self
                                 .cache
-                                .get(cache_key, &|| self.unwrap_for(context, &decoded))?;
-                            previous.clone_from(cache_key);
-                            key = Some(Arc::clone(&k));
+                                .get(&bytes, &|| self.unwrap_for(context, &decoded))?;
+                            previous = Some((bytes, Arc::clone(&k)));
                             k
                         }
                     };
                     let cached = self.checked_hit(cached, context, &decoded)?;
                     aad.clear();
-                    open(&cached, context, &decoded, aad)
+                    open_decoded(&cached, context, &decoded, aad)
                 })
                 .collect()
         })
@@ -327,34 +348,32 @@ impl CellEncryptor {
         })?;
         let mut nonce = [0u8; NONCE_LEN];
         fill_random(&mut nonce)?;
-        with_scratch(|_, aad| self.seal_with(&key, false, context, nonce, &plaintext, aad))
+        with_scratch(|aad| self.seal_with(&key, false, context, nonce, &plaintext, aad))
     }
 
-    /// The cache key: partition digest, purpose, key reference (decryption), scope encoding.
-    fn cache_key_into(
-        &self,
-        key: &mut Vec<u8>,
+    /// The name of a cached key: partition digest, purpose, key reference (decryption), scope encoding.
+    fn key_name<'a>(
+        &'a self,
         purpose: u8,
-        key_ref: Option<&[u8; KEY_REF_LEN]>,
-        context: &Context,
-    ) {
-        key.extend_from_slice(&self.partition);
-        key.push(purpose);
-        if let Some(r) = key_ref {
-            key.extend_from_slice(r);
+        key_ref: Option<&'a [u8; KEY_REF_LEN]>,
+        context: &'a Context,
+    ) -> KeyName<'a> {
+        KeyName {
+            partition: &self.partition,
+            purpose,
+            key_ref,
+            scope: context.shared_scope(),
         }
-        key.extend_from_slice(context.encoded_scope());
     }
 
+    /// The bytes of [`Self::key_name`]: the shared map's key.
     fn cache_key(
         &self,
         purpose: u8,
         key_ref: Option<&[u8; KEY_REF_LEN]>,
         context: &Context,
     ) -> Vec<u8> {
-        let mut key = Vec::with_capacity(self.partition.len() + 1 + KEY_REF_LEN + 64);
-        self.cache_key_into(&mut key, purpose, key_ref, context);
-        key
+        self.key_name(purpose, key_ref, context).to_vec()
     }
 
     /// A data key for `context`'s scope: a share of one already in the keyring (compact form), or a new one from
@@ -566,38 +585,58 @@ impl CellEncryptor {
     }
 }
 
-/// Opens a decoded cell under its key: associated data = header || context.
-fn open(
+/// Opens a decoded cell under its key.
+fn open_decoded(
     key: &CellKey,
     context: &Context,
     decoded: &Decoded<'_>,
     aad: &mut Vec<u8>,
 ) -> Result<Vec<u8>, CellError> {
-    aad.extend_from_slice(decoded.header);
+    open(
+        key,
+        decoded.header,
+        context,
+        &decoded.nonce,
+        decoded.body,
+        aad,
+    )
+    .ok_or(CellError::Decrypt)
+}
+
+/// Opens `body` (ciphertext and tag) under `key` with associated data `header || context`, into a new buffer;
+/// `None` if it does not authenticate (the caller's one opaque error: the per-cell path returns a small value).
+#[inline]
+fn open(
+    key: &CellKey,
+    header: &[u8],
+    context: &Context,
+    nonce: &[u8; NONCE_LEN],
+    body: &[u8],
+    aad: &mut Vec<u8>,
+) -> Option<Vec<u8>> {
+    aad.extend_from_slice(header);
     aad.extend_from_slice(context.encoded());
     // A failed open leaves unauthenticated plaintext in the buffer: zeroized on drop.
-    let mut buf = zeroize::Zeroizing::new(decoded.body.to_vec());
-    let len = key.open(decoded.nonce, aad, &mut buf)?;
+    let mut buf = zeroize::Zeroizing::new(body.to_vec());
+    let len = key.open(*nonce, aad, &mut buf)?;
     buf.truncate(len);
-    Ok(std::mem::take(&mut *buf))
+    Some(std::mem::take(&mut *buf))
 }
 
 thread_local! {
-    /// Per-thread buffers for the cache key and the associated data, so the per-cell path does not allocate them.
-    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// A per-thread buffer for the associated data of the batch paths (single cells borrow the cache's).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with two cleared scratch buffers (fresh ones if this thread is already using its own, e.g. from a key
+/// Runs `f` with a cleared scratch buffer (a fresh one if this thread is already using its own, e.g. from a key
 /// provider that calls back into an encryptor).
-fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> R) -> R {
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut bufs) => {
-            let (a, b) = &mut *bufs;
-            a.clear();
-            b.clear();
-            f(a, b)
+        Ok(mut buf) => {
+            buf.clear();
+            f(&mut buf)
         }
-        Err(_) => f(&mut Vec::new(), &mut Vec::new()),
+        Err(_) => f(&mut Vec::new()),
     })
 }
 

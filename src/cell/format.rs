@@ -85,7 +85,70 @@ impl<'a> Reader<'a> {
 }
 
 /// Decodes a binary ciphertext. The body runs to the end of the input, so there are no trailing bytes to accept.
+///
+/// The compact form, the common one, is read at fixed offsets with one length check ([`split_compact`]);
+/// everything else goes through [`decode_generic`]. Both accept and reject the same inputs (a property test and the
+/// `decode` fuzz target check it).
 pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, CellError> {
+    match split_compact(bytes) {
+        Some(compact) => compact.map(Compact::decoded),
+        None => decode_generic(bytes),
+    }
+}
+
+/// Bytes of the compact header: version, suite, form, key reference.
+pub const COMPACT_HEADER_LEN: usize = 3 + KEY_REF_LEN;
+
+/// A compact ciphertext's fields, borrowing from the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compact<'a> {
+    /// Everything before the nonce; it starts the associated data.
+    pub header: &'a [u8; COMPACT_HEADER_LEN],
+    pub nonce: &'a [u8; NONCE_LEN],
+    /// Ciphertext followed by the 16-byte tag.
+    pub body: &'a [u8],
+}
+
+impl<'a> Compact<'a> {
+    pub fn key_ref(&self) -> &'a [u8; KEY_REF_LEN] {
+        let [_, _, _, key_ref @ ..] = self.header;
+        key_ref
+    }
+
+    fn decoded(self) -> Decoded<'a> {
+        Decoded {
+            header: self.header,
+            binding: KeyBinding::Compact {
+                key_ref: self.key_ref(),
+            },
+            nonce: *self.nonce,
+            body: self.body,
+        }
+    }
+}
+
+/// The compact form at fixed offsets: `None` when the input does not start with the compact form's three bytes,
+/// else what [`decode_generic`] decides for it.
+pub fn split_compact(bytes: &[u8]) -> Option<Result<Compact<'_>, CellError>> {
+    let (header, rest) = bytes.split_first_chunk::<COMPACT_HEADER_LEN>()?;
+    if !header.starts_with(&[VERSION, SUITE_ID, FORM_COMPACT]) {
+        return None;
+    }
+    let Some((nonce, body)) = rest.split_first_chunk::<NONCE_LEN>() else {
+        return Some(Err(CellError::Decrypt));
+    };
+    if body.len() < TAG_LEN || body.len() - TAG_LEN > MAX_PLAINTEXT_LEN {
+        return Some(Err(CellError::Decrypt));
+    }
+    Some(Ok(Compact {
+        header,
+        nonce,
+        body,
+    }))
+}
+
+/// Decodes field by field, both forms: the reference [`decode`] is checked against.
+pub fn decode_generic(bytes: &[u8]) -> Result<Decoded<'_>, CellError> {
     let mut r = Reader(bytes);
     if r.byte()? != VERSION || r.byte()? != SUITE_ID {
         return Err(CellError::Decrypt);
@@ -161,4 +224,66 @@ pub fn to_text(bytes: &[u8]) -> String {
 /// Parses the text form strictly (standard alphabet, padding required, no whitespace, canonical trailing bits).
 pub fn from_text(text: &str) -> Result<Vec<u8>, CellError> {
     STANDARD.decode(text).map_err(|_| CellError::Decrypt)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Inputs that reach every branch: arbitrary bytes behind a prefix of a valid header of either form.
+    fn candidates() -> impl Strategy<Value = Vec<u8>> {
+        let prefix = prop_oneof![
+            Just(vec![]),
+            Just(vec![VERSION]),
+            Just(vec![VERSION, SUITE_ID]),
+            Just(vec![VERSION, SUITE_ID, FORM_COMPACT]),
+            Just(vec![VERSION, SUITE_ID, FORM_SELF_CONTAINED]),
+            Just(vec![VERSION, SUITE_ID, FORM_SELF_CONTAINED, 1, 0, 4]),
+        ];
+        (prefix, proptest::collection::vec(any::<u8>(), 0..120)).prop_map(|(mut p, tail)| {
+            p.extend_from_slice(&tail);
+            p
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_fast_and_generic_decoders_agree(bytes in candidates()) {
+            let fast = decode(&bytes);
+            prop_assert_eq!(fast, decode_generic(&bytes));
+            if let Some(compact) = split_compact(&bytes) {
+                prop_assert_eq!(compact.map(Compact::decoded), decode_generic(&bytes));
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_decoder_takes_exactly_the_compact_prefix() {
+        let mut cell = vec![VERSION, SUITE_ID, FORM_COMPACT];
+        cell.extend_from_slice(&[9; KEY_REF_LEN + NONCE_LEN + TAG_LEN]);
+        assert!(matches!(split_compact(&cell), Some(Ok(_))));
+        assert!(matches!(
+            split_compact(&cell[..cell.len() - 1]),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            split_compact(&cell[..COMPACT_HEADER_LEN]),
+            Some(Err(_))
+        ));
+        assert!(split_compact(&cell[..COMPACT_HEADER_LEN - 1]).is_none());
+        for at in 0..3 {
+            let mut other = cell.clone();
+            other[at] ^= 0x80;
+            assert!(split_compact(&other).is_none());
+            assert!(decode(&other).is_err());
+        }
+        let decoded = decode(&cell).unwrap();
+        assert_eq!(decoded.header.len(), COMPACT_HEADER_LEN);
+        assert_eq!(decoded.body.len(), TAG_LEN);
+        assert_eq!(decoded.key_ref(), [9; KEY_REF_LEN]);
+    }
 }

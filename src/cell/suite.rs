@@ -135,16 +135,11 @@ impl CellKey {
         Ok(())
     }
 
-    /// Decrypts `ciphertext || tag` in place; returns the plaintext's length.
-    pub fn open(
-        &self,
-        nonce: [u8; NONCE_LEN],
-        aad: &[u8],
-        in_out: &mut [u8],
-    ) -> Result<usize, CellError> {
+    /// Decrypts `ciphertext || tag` in place; returns the plaintext's length, or `None` if it does not authenticate.
+    pub fn open(&self, nonce: [u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> Option<usize> {
         self.aead
             .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
             .map(|plain| plain.len())
-            .map_err(|_| CellError::Decrypt)
+            .ok()
     }
 }
