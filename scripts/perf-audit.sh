@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Measures `atrest audit` on a synthetic account of about 1,000 resources: starts a fresh local AWS endpoint
 # (its own state directory, stopped by PID on exit), seeds it with scripts/seed-account.py, and times one audit
-# of all seeded regions with /usr/bin/time -v (wall time, maximum RSS).
-# Usage: scripts/perf-audit.sh [TOTAL]        (ATREST_BIN=path to use a prebuilt binary)
+# of all seeded regions with /usr/bin/time -v (wall time, maximum RSS), with the API calls it made.
+# Usage: scripts/perf-audit.sh [TOTAL]
+#   ATREST_BIN=path       a prebuilt binary (e.g. target/release/atrest)
+#   PERF_REGIONS=LIST     the regions to seed and audit (default us-west-2,eu-west-1,ap-south-1)
+#   PERF_SEED_ARGS=...    more seed-account.py flags (e.g. --aws-managed-keys)
+#   PERF_COUNT=proxy      count the requests with scripts/count-requests.py in front of the endpoint (for a binary
+#                         without --stats), beside the binary's own --stats counts
+#   PERF_STATS=0          do not pass --stats (a binary that lacks it)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 total="${1:-1000}"
-regions="us-west-2,eu-west-1,ap-south-1"
+regions="${PERF_REGIONS:-us-west-2,eu-west-1,ap-south-1}"
 
 export ATREST_MOTO_STATE="$root/.cache/moto-perf"
 "$root/scripts/moto-stop.sh"
@@ -17,7 +23,7 @@ venv="$("$root/scripts/moto-env.sh")"
 
 echo "seeding about $total resources in $regions ..." >&2
 seed_start=$(date +%s)
-counts="$("$venv/bin/python" "$root/scripts/seed-account.py" --endpoint "$ATREST_TEST_ENDPOINT" --regions "$regions" --total "$total")"
+counts="$("$venv/bin/python" "$root/scripts/seed-account.py" --endpoint "$ATREST_TEST_ENDPOINT" --regions "$regions" --total "$total" ${PERF_SEED_ARGS:-})"
 echo "seeded in $(( $(date +%s) - seed_start )) s: $counts" >&2
 
 work="$(mktemp -d)"
@@ -35,15 +41,36 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-wes
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 
+endpoint="$ATREST_TEST_ENDPOINT"
+stats=(--stats)
+[[ "${PERF_STATS:-1}" == 0 ]] && stats=()
+proxy=""
+if [[ "${PERF_COUNT:-}" == proxy ]]; then
+  coproc PROXY { exec python3 "$root/scripts/count-requests.py" --upstream "$ATREST_TEST_ENDPOINT" --out "$work/requests.json"; }
+  proxy="$PROXY_PID"
+  read -r port <&"${PROXY[0]}"
+  endpoint="http://127.0.0.1:$port"
+fi
+
 status=0
-/usr/bin/time -v -o "$work/time.txt" "$bin" audit --endpoint-url "$ATREST_TEST_ENDPOINT" --regions "$regions" \
+/usr/bin/time -v -o "$work/time.txt" "$bin" audit --endpoint-url "$endpoint" --regions "$regions" "${stats[@]}" \
   --format json --inventory-out "$work/inventory.json" >"$work/report.json" 2>"$work/stderr.txt" || status=$?
+if [[ -n "$proxy" ]]; then
+  kill -TERM "$proxy"
+  wait "$proxy" || true
+fi
+grep '^stats: ' "$work/stderr.txt" | sed 's/^stats: //' >"$work/stats.json" || true
 wall="$(grep 'Elapsed (wall clock)' "$work/time.txt" | awk '{print $NF}')"
 rss="$(grep 'Maximum resident set size' "$work/time.txt" | awk '{print $NF}')"
-python3 - "$work/report.json" "$work/inventory.json" "$wall" "$rss" "$status" <<'PY'
+python3 - "$work/report.json" "$work/inventory.json" "$wall" "$rss" "$status" "$work" <<'PY'
 import json, sys, os
 report = json.load(open(sys.argv[1]))
 inv = json.load(open(sys.argv[2]))
+work = sys.argv[6]
+stats = open(os.path.join(work, "stats.json")).read().strip()
+calls = json.loads(stats)["calls"] if stats else None
+requests = os.path.join(work, "requests.json")
+requests = json.load(open(requests)) if os.path.exists(requests) else None
 seen = {k: len(v) for k, v in inv.items() if isinstance(v, list) and k not in ("regions", "errors")}
 print(json.dumps({
     "resources_in_inventory": sum(seen.values()),
@@ -55,6 +82,10 @@ print(json.dumps({
     "wall_clock": sys.argv[3],
     "max_rss_kib": int(sys.argv[4]),
     "exit_code": int(sys.argv[5]),
+    "calls": calls,
+    "calls_total": sum(calls.values()) if calls else None,
+    "requests": requests,
+    "requests_total": sum(requests.values()) if requests else None,
 }, indent=2))
 PY
 rm -rf "$work"

@@ -1,7 +1,8 @@
 //! KMS: the account's keys (ListKeys, ListAliases, DescribeKey) with their rotation status and key policy, plus
 //! any other key an encrypted resource refers to (by id, alias or ARN; DescribeKey resolves every form). Each key is
-//! described once per run, and an AWS managed key's policy is read only when a resource uses it: the policy checks
-//! judge customer managed keys, and the access analysis only the keys behind resources.
+//! described once per run. An AWS managed key (ListAliases names it `alias/aws/…`) that no resource uses is not
+//! read at all, and an AWS managed key's policy only when a resource uses it: the policy checks judge customer
+//! managed keys, and the access analysis only the keys behind resources.
 
 use aws_config::SdkConfig;
 use aws_sdk_kms::Client;
@@ -21,12 +22,8 @@ fn client(config: &SdkConfig, region: &str, api: &ApiCalls) -> Client {
     Client::from_conf(conf)
 }
 
-/// `references` are (resource region, key reference) pairs from the region's encrypted resources.
-pub(crate) async fn collect(
-    ctx: &Ctx,
-    region: &str,
-    references: Vec<(String, String)>,
-) -> Inventory {
+/// `references` are (resource region, key reference) pairs from the encrypted resources of every region read.
+pub(crate) async fn collect(ctx: &Ctx, region: &str, references: &[(String, String)]) -> Inventory {
     let client = client(&ctx.config, region, &ctx.api);
     let api = &ctx.api;
     let mut part = Inventory::default();
@@ -68,26 +65,31 @@ pub(crate) async fn collect(
         .filter_map(|a| Some((a.alias_name()?.to_string(), a.target_key_id()?.to_string())))
         .collect();
 
-    let jobs: Vec<(String, Vec<String>)> = keys
+    let listed = listed_keys(ctx, region, &keys, &aliases);
+    let jobs: Vec<(String, Vec<String>, Use)> = listed
+        .kms_keys
         .iter()
-        .filter_map(|k| k.key_id())
-        .map(|id| {
-            let names = aliases
-                .iter()
-                .filter(|(_, target)| target == id)
-                .map(|(name, _)| name.clone())
-                .collect();
-            (id.to_string(), names)
+        .filter_map(|k| {
+            let used = references.iter().any(|(resource_region, reference)| {
+                listed
+                    .resolve_key(resource_region, reference)
+                    .is_some_and(|r| r.key_id == k.key_id)
+            });
+            // An AWS managed key (its reserved alias says so) that no resource uses is outside every check.
+            if !used && k.aliases.iter().any(|a| a.starts_with("alias/aws/")) {
+                return None;
+            }
+            let usage = if used { Use::Used } else { Use::Unknown };
+            Some((k.key_id.clone(), k.aliases.clone(), usage))
         })
         .collect();
     let (described, errors) = bounded(
         jobs,
         ctx.calls,
         (region, SERVICE, "DescribeKey"),
-        |(id, names)| {
+        |(id, names, usage)| {
             let (client, region) = (client.clone(), region.to_string());
             let (api, account) = (ctx.api.clone(), ctx.account.clone());
-            let unused = Use::Unknown;
             async move {
                 describe(
                     &client,
@@ -96,7 +98,7 @@ pub(crate) async fn collect(
                     account.as_deref(),
                     &id,
                     names,
-                    unused,
+                    usage,
                 )
                 .await
             }
@@ -110,7 +112,7 @@ pub(crate) async fn collect(
     }
 
     // Keys the region's resources use that ListKeys did not return (other accounts, or reached only by alias).
-    for (resource_region, reference) in &references {
+    for (resource_region, reference) in references {
         let (resource_region, reference) = (resource_region.as_str(), reference.as_str());
         let Some(parsed) = KeyRef::parse(reference) else {
             continue;
@@ -157,9 +159,38 @@ pub(crate) async fn collect(
             }
         }
     }
-    let errors = used_aws_managed_policies(ctx, &client, region, &references, &mut part).await;
-    part.errors.extend(errors);
     part
+}
+
+/// The keys ListKeys returned, with their aliases: enough to tell which of them the region's resources name.
+fn listed_keys(
+    ctx: &Ctx,
+    region: &str,
+    keys: &[aws_sdk_kms::types::KeyListEntry],
+    aliases: &[(String, String)],
+) -> Inventory {
+    let kms_keys = keys
+        .iter()
+        .filter_map(|k| {
+            let id = k.key_id()?;
+            Some(KmsKey {
+                key_id: id.to_string(),
+                arn: k.key_arn().unwrap_or_default().to_string(),
+                region: region.to_string(),
+                aliases: aliases
+                    .iter()
+                    .filter(|(_, target)| target == id)
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                ..KmsKey::default()
+            })
+        })
+        .collect();
+    Inventory {
+        account: ctx.account.clone(),
+        kms_keys,
+        ..Inventory::default()
+    }
 }
 
 /// Whether a resource is known to use the key being described.
@@ -167,57 +198,6 @@ pub(crate) async fn collect(
 enum Use {
     Used,
     Unknown,
-}
-
-/// Reads the policy of every AWS managed key of the region that one of `references` resolves to (`describe` leaves
-/// them out): the access analysis asks who can use the keys behind resources. An AWS managed key nothing uses
-/// keeps `policy: None`, which every reader takes as not collected.
-async fn used_aws_managed_policies(
-    ctx: &Ctx,
-    client: &Client,
-    region: &str,
-    references: &[(String, String)],
-    part: &mut Inventory,
-) -> Vec<CollectError> {
-    part.account = ctx.account.clone();
-    let mut used: Vec<String> = references
-        .iter()
-        .filter_map(|(resource_region, reference)| part.resolve_key(resource_region, reference))
-        .filter(|k| k.region == region && k.is_aws_managed() && k.policy.is_none())
-        .filter(|k| ctx.account.is_none() || account_of(&k.arn) == ctx.account.as_deref())
-        .map(|k| k.key_id.clone())
-        .collect();
-    part.account = None;
-    used.sort();
-    used.dedup();
-    let (policies, mut errors) = bounded(
-        used,
-        ctx.calls,
-        (region, SERVICE, "GetKeyPolicy"),
-        |key_id| {
-            let (client, api, region) = (client.clone(), ctx.api.clone(), region.to_string());
-            async move {
-                let policy = key_policy(&client, &api, &region, &key_id).await;
-                (key_id, policy)
-            }
-        },
-    )
-    .await;
-    for (key_id, policy) in policies {
-        match policy {
-            Ok(policy) => {
-                if let Some(k) = part
-                    .kms_keys
-                    .iter_mut()
-                    .find(|k| k.key_id == key_id && k.region == region)
-                {
-                    k.policy = policy;
-                }
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    errors
 }
 
 async fn key_policy(
@@ -278,8 +258,8 @@ async fn describe(
     };
     let mut k = from_metadata(&metadata, region, aliases);
     let own = account.is_none() || account_of(&k.arn) == account;
-    // An AWS managed key's policy (`kms:ViaService` + `kms:CallerAccount`) matters only for the resources that
-    // use it: `used_aws_managed_policies` reads those.
+    // An AWS managed key's policy (`kms:ViaService` + `kms:CallerAccount`) matters only to the access analysis of
+    // the resources that use it.
     if own && (k.is_customer_managed() || usage == Use::Used) {
         match key_policy(client, api, region, &k.key_id).await {
             Ok(policy) => k.policy = policy,

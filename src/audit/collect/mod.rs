@@ -209,19 +209,52 @@ pub(crate) async fn collect_known(
         progress,
     });
     let permits = Arc::new(Semaphore::new(options.region_concurrency.max(1)));
+    // Resources first, then keys: a region's key pass must know every resource that names its keys, in any region.
+    per_region(&ctx, &regions, &permits, Phase::Resources, &mut inv).await;
+    let references = Arc::new(key_references(&inv));
+    per_region(&ctx, &regions, &permits, Phase::Keys(references), &mut inv).await;
+    normalise(&mut inv);
+    inv.finished = now_rfc3339();
+    inv
+}
+
+#[derive(Clone)]
+enum Phase {
+    Resources,
+    /// With every key reference of the account's resources.
+    Keys(Arc<Vec<(String, String)>>),
+}
+
+/// Runs one phase in every region, a few regions at a time, and merges what each read into `inv`.
+async fn per_region(
+    ctx: &Arc<Ctx>,
+    regions: &[String],
+    permits: &Arc<Semaphore>,
+    phase: Phase,
+    inv: &mut Inventory,
+) {
     let mut tasks = JoinSet::new();
     let mut names = std::collections::HashMap::new();
     for region in regions {
-        let (ctx, permits, name) = (ctx.clone(), permits.clone(), region.clone());
+        let (ctx, permits, phase) = (ctx.clone(), permits.clone(), phase.clone());
+        let region = region.clone();
+        let name = region.clone();
         let handle = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            collect_region(&ctx, &region).await
+            match phase {
+                Phase::Resources => region_resources(&ctx, &region).await,
+                Phase::Keys(references) => {
+                    let part = kms::collect(&ctx, &region, &references).await;
+                    ctx.progress.done(&format!("{region} kms"));
+                    part
+                }
+            }
         });
         names.insert(handle.id(), name);
     }
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok((_, part)) => merge(&mut inv, part),
+            Ok((_, part)) => merge(inv, part),
             Err(e) => inv.errors.push(CollectError {
                 account: None,
                 region: names.get(&e.id()).cloned().unwrap_or_default(),
@@ -231,12 +264,9 @@ pub(crate) async fn collect_known(
             }),
         }
     }
-    normalise(&mut inv);
-    inv.finished = now_rfc3339();
-    inv
 }
 
-async fn collect_region(ctx: &Ctx, region: &str) -> Inventory {
+async fn region_resources(ctx: &Ctx, region: &str) -> Inventory {
     let (rds, ec2) = tokio::join!(
         async {
             let part = rds::collect(ctx, region).await;
@@ -252,10 +282,6 @@ async fn collect_region(ctx: &Ctx, region: &str) -> Inventory {
     let mut part = Inventory::default();
     merge(&mut part, rds);
     merge(&mut part, ec2);
-    let references = key_references(&part);
-    let keys = kms::collect(ctx, region, references).await;
-    ctx.progress.done(&format!("{region} kms"));
-    merge(&mut part, keys);
     part
 }
 
