@@ -200,6 +200,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_help_of_api_limits_names_every_default() {
+        let command = <ApiArgs as clap::Args>::augment_args(clap::Command::new("audit"));
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_id() == "api_limits")
+            .unwrap();
+        let help = arg.get_help().unwrap().to_string();
+        for (service, limit) in crate::audit::calls::SERVICES {
+            assert!(
+                help.contains(&format!("{service}={limit}")),
+                "{service}: {help}"
+            );
+        }
+    }
+
+    #[test]
     fn shards_split_the_list_and_read_the_schedulers_index() {
         let none = |_: &str| None;
         assert_eq!(
