@@ -31,6 +31,11 @@ def main():
     p.add_argument("--endpoint", required=True)
     p.add_argument("--regions", required=True)
     p.add_argument("--total", type=int, default=1000)
+    p.add_argument(
+        "--aws-managed-keys",
+        action="store_true",
+        help="also create the AWS managed keys aws/rds and aws/ebs in each region, used by no resource",
+    )
     a = p.parse_args()
     if not a.endpoint.startswith("http://127.0.0.1:"):
         sys.exit(f"--endpoint {a.endpoint} is not a loopback URL")
@@ -40,6 +45,8 @@ def main():
     for region in regions:
         n = {k: max(1, round(v * per_region)) for k, v in SHARES.items()}
         seed_region(a.endpoint, region, n, counts)
+        if a.aws_managed_keys:
+            aws_managed_keys(a.endpoint, region, counts)
     counts["total"] = sum(counts.values())
     print(json.dumps(counts, sort_keys=True))
 
@@ -140,6 +147,15 @@ def seed_region(endpoint, region, n, counts):
 
     if region.startswith("eu-"):
         ec2.enable_ebs_encryption_by_default()
+
+
+def aws_managed_keys(endpoint, region, counts):
+    # The endpoint creates an AWS managed key the first time its reserved alias is described, as AWS does when a
+    # service first uses it; every account that ever used RDS or EBS encryption by default has these.
+    kms = client("kms", endpoint, region)
+    for alias in ("alias/aws/rds", "alias/aws/ebs"):
+        kms.describe_key(KeyId=alias)
+        bump(counts, "kms_keys_aws_managed")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 //! Only [`collect`] needs the AWS SDK (feature `aws`); everything else audits a saved inventory offline.
 
 pub mod access;
+pub mod calls;
 pub mod checks;
 pub mod classify;
 pub mod clock;

@@ -19,13 +19,17 @@ pub fn run(args: AuditArgs, out: &mut dyn Write) -> CliResult {
         return super::audit_org::saved(&args, dir, out);
     }
     let plan = args.source.plan()?;
+    let limits = args.api.limits()?;
     if let Some(path) = &args.inventory_out {
         store::check_writable(path).map_err(|e| CliError::from(e).as_usage())?;
     }
     let catalog = Catalog::embedded()?;
-    let (inventory, source) = args
-        .source
-        .load(plan, "audit a saved inventory with `--inventory-in FILE`")?;
+    let (inventory, source, stats) = args.source.load_counted(
+        plan,
+        "audit a saved inventory with `--inventory-in FILE`",
+        &limits,
+    )?;
+    args.api.print(stats.as_ref());
     if let Some(path) = &args.inventory_out {
         store::save(path, &inventory)?;
     }

@@ -14,6 +14,8 @@ pub struct AuditArgs {
     pub source: InventorySource,
     #[command(flatten)]
     pub org: OrgArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
     /// Report format
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
@@ -28,6 +30,37 @@ pub struct AuditArgs {
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
     text.parse()
+}
+
+/// How hard a live audit may call AWS, and whether to say what it called.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Calls in flight per service for the whole run (all accounts and regions), as SERVICE=N pairs, e.g.
+    /// `kms=4,rds=4`; services not named keep their defaults (ec2=16, rds=8, kms=8, iam=2, organizations=2,
+    /// sts=8)
+    #[arg(long, value_name = "SERVICE=N,...", conflicts_with = "inventory_in")]
+    pub api_limits: Option<String>,
+    /// Print the API calls made, per `service:Operation`, and the most in flight per service, as one JSON line
+    /// on stderr (`stats: {...}`)
+    #[arg(long, conflicts_with = "inventory_in")]
+    pub stats: bool,
+}
+
+impl ApiArgs {
+    pub fn limits(&self) -> Result<crate::audit::calls::ApiLimits, CliError> {
+        match &self.api_limits {
+            Some(text) => Ok(crate::audit::calls::ApiLimits::parse(text)?),
+            None => Ok(crate::audit::calls::ApiLimits::default()),
+        }
+    }
+
+    /// `--stats`: one line on stderr.
+    pub fn print(&self, stats: Option<&crate::audit::calls::CallStats>) {
+        if let (true, Some(stats)) = (self.stats, stats) {
+            let line = serde_json::to_string(stats).unwrap_or_default();
+            eprintln!("stats: {line}");
+        }
+    }
 }
 
 /// Several accounts in one run, each read through a role assumed in it.
@@ -165,6 +198,22 @@ pub const ACCOUNTS_HELP: &str = "pass `--accounts org` or a comma-separated list
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_help_of_api_limits_names_every_default() {
+        let command = <ApiArgs as clap::Args>::augment_args(clap::Command::new("audit"));
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_id() == "api_limits")
+            .unwrap();
+        let help = arg.get_help().unwrap().to_string();
+        for (service, limit) in crate::audit::calls::SERVICES {
+            assert!(
+                help.contains(&format!("{service}={limit}")),
+                "{service}: {help}"
+            );
+        }
+    }
 
     #[test]
     fn shards_split_the_list_and_read_the_schedulers_index() {

@@ -84,14 +84,10 @@ pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliR
     if let Some(dir) = &args.org.out_dir {
         prepare_out_dir(dir)?;
     }
-    let catalog = Catalog::embedded()?;
-    let run = collect_org(
-        &args.source,
-        &args.org,
-        accounts,
-        args.org.out_dir.clone(),
-        catalog,
-    )?;
+    let (catalog, limits) = (Catalog::embedded()?, args.api.limits()?);
+    let (source, org) = (&args.source, &args.org);
+    let run = collect_org(source, org, accounts, org.out_dir.clone(), catalog, &limits)?;
+    args.api.print(Some(&run.stats));
     finish(args, &run.report, catalog, out)
 }
 
@@ -101,6 +97,7 @@ pub struct OrgRun {
     pub report: Report,
     pub all_accounts: Vec<String>,
     pub shard: Option<super::audit_args::Shard>,
+    pub stats: crate::audit::calls::CallStats,
 }
 
 /// Reads the accounts (`out_dir`, when given, must exist: each inventory is written there as it is read).
@@ -111,13 +108,14 @@ pub fn collect_org(
     accounts: AccountList,
     out_dir: Option<std::path::PathBuf>,
     catalog: &'static Catalog,
+    limits: &crate::audit::calls::ApiLimits,
 ) -> Result<OrgRun, CliError> {
     use std::io::IsTerminal;
     use std::sync::Arc;
 
     use super::inventory::{Plan, endpoint_help};
     use crate::audit::collect::accounts::{self as collect_accounts, Role, Target};
-    use crate::audit::collect::{CollectOptions, NoProgress, Progress};
+    use crate::audit::collect::{ApiCalls, CollectOptions, NoProgress, Progress};
     use crate::aws::block_on;
 
     let Plan::Live { regions, db_tag } = source.plan()? else {
@@ -141,18 +139,19 @@ pub fn collect_org(
         Some(bar) => bar.clone(),
         None => Arc::new(NoProgress),
     };
-    let options = CollectOptions::new(regions.clone(), db_tag);
+    let mut options = CollectOptions::new(regions.clone(), db_tag);
+    options.api = ApiCalls::new(limits.clone());
     let in_flight = usize::from(org_args.max_accounts_in_flight);
 
     let result: Result<OrgRun, CliError> = block_on(async {
         let config = super::inventory::load_config(&settings, &regions)
             .await
             .map_err(endpoint_help)?;
-        let (_, partition) = collect_accounts::caller(&config)
+        let (_, partition) = collect_accounts::caller(&config, &options.api)
             .await
             .map_err(caller_error)?;
         let targets: Vec<Target> = match &accounts {
-            AccountList::Organization => collect_accounts::organization(&config)
+            AccountList::Organization => collect_accounts::organization(&config, &options.api)
                 .await
                 .map_err(|e| {
                     CliError::failure(format!(
@@ -240,6 +239,7 @@ pub fn collect_org(
             report: org.finish(),
             all_accounts,
             shard,
+            stats: options.api.stats(),
         })
     })
     .map_err(endpoint_help)

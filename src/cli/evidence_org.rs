@@ -106,6 +106,7 @@ pub fn build(args: BuildArgs, accounts: AccountList, out: &mut dyn Write) -> Cli
         accounts,
         Some(inventories),
         catalog,
+        &Default::default(),
     )?;
     let info = RunInfo::new(
         &run.all_accounts,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{AwsArgs, CliError};
+use crate::audit::calls::{ApiLimits, CallStats};
 use crate::audit::inventory::{Coverage, Inventory};
 use crate::audit::run::Source;
 use crate::audit::select::{DEFAULT_DB_TAG, DbTag, RegionSelection};
@@ -59,12 +60,23 @@ impl InventorySource {
 
     /// Reads the inventory the plan names. `offline_hint` says what to do in a build without AWS.
     pub fn load(&self, plan: Plan, offline_hint: &str) -> Result<(Inventory, Source), CliError> {
+        self.load_counted(plan, offline_hint, &ApiLimits::default())
+            .map(|(inventory, source, _)| (inventory, source))
+    }
+
+    /// As [`Self::load`], a live read under `limits`, with the calls it made.
+    pub fn load_counted(
+        &self,
+        plan: Plan,
+        offline_hint: &str,
+        limits: &ApiLimits,
+    ) -> Result<(Inventory, Source, Option<CallStats>), CliError> {
         match plan {
-            Plan::Saved(path) => Ok((store::load(&path)?, Source::SavedInventory)),
+            Plan::Saved(path) => Ok((store::load(&path)?, Source::SavedInventory, None)),
             Plan::Live { regions, db_tag } => {
-                let inventory = live(&self.aws, regions, db_tag, offline_hint)?;
+                let (inventory, stats) = live(&self.aws, regions, db_tag, offline_hint, limits)?;
                 read_something(&inventory)?;
-                Ok((inventory, Source::Aws))
+                Ok((inventory, Source::Aws, Some(stats)))
             }
         }
     }
@@ -111,7 +123,8 @@ fn live(
     _regions: RegionSelection,
     _db_tag: DbTag,
     offline_hint: &str,
-) -> Result<Inventory, CliError> {
+    _limits: &ApiLimits,
+) -> Result<(Inventory, CallStats), CliError> {
     Err(
         CliError::usage("this atrest was built without AWS support (feature `aws`)")
             .with_help(offline_hint),
@@ -125,11 +138,12 @@ fn live(
     regions: RegionSelection,
     db_tag: DbTag,
     _offline_hint: &str,
-) -> Result<Inventory, CliError> {
+    limits: &ApiLimits,
+) -> Result<(Inventory, CallStats), CliError> {
     use std::io::IsTerminal;
     use std::sync::Arc;
 
-    use crate::audit::collect::{self, CollectOptions, NoProgress, Progress};
+    use crate::audit::collect::{self, ApiCalls, CollectOptions, NoProgress, Progress};
     use crate::aws::block_on;
 
     let settings = aws.settings();
@@ -141,7 +155,8 @@ fn live(
         Some(bar) => bar.clone(),
         None => Arc::new(NoProgress),
     };
-    let options = CollectOptions::new(regions.clone(), db_tag);
+    let mut options = CollectOptions::new(regions.clone(), db_tag);
+    options.api = ApiCalls::new(limits.clone());
     let result = block_on(async {
         let config = load_config(&settings, &regions).await?;
         Ok(collect::collect(&config, &options, progress).await)
@@ -150,7 +165,7 @@ fn live(
         bar.clear();
     }
     match result {
-        Ok(Ok(inventory)) => Ok(inventory),
+        Ok(Ok(inventory)) => Ok((inventory, options.api.stats())),
         Ok(Err(e)) | Err(e) => Err(endpoint_help(e)),
     }
 }

@@ -8,6 +8,7 @@ mod support;
 mod access;
 mod advisor_live;
 mod audit;
+mod audit_calls;
 mod audit_throttling;
 mod cell_kms;
 #[cfg(feature = "esdk")]

@@ -15,7 +15,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::provider::error::CredentialsError;
 use tokio::task::JoinSet;
 
-use super::{CollectOptions, NoProgress, Progress, api_error, collect_known, sts};
+use super::{ApiCalls, CollectOptions, NoProgress, Progress, api_error, collect_known, sts};
 use crate::audit::clock::now_rfc3339;
 use crate::audit::inventory::{CollectError, Inventory};
 
@@ -37,21 +37,37 @@ pub struct Role {
 }
 
 /// The caller's account and partition (STS GetCallerIdentity with the caller's own credentials).
-pub async fn caller(config: &SdkConfig) -> Result<(String, String), CollectError> {
+pub async fn caller(config: &SdkConfig, api: &ApiCalls) -> Result<(String, String), CollectError> {
     let home = home(config);
-    let id = sts::identity(config, &home).await?;
+    let id = sts::identity(config, &home, api).await?;
     Ok((id.account, id.partition))
 }
 
 /// Every account of the caller's organisation that is not suspended, by id. Only the management account or a
 /// delegated administrator may list them.
-pub async fn organization(config: &SdkConfig) -> Result<Vec<Target>, CollectError> {
+pub async fn organization(config: &SdkConfig, api: &ApiCalls) -> Result<Vec<Target>, CollectError> {
     let home = home(config);
-    let client = aws_sdk_organizations::Client::new(config);
-    let mut pages = client.list_accounts().into_paginator().send();
+    let conf = aws_sdk_organizations::config::Builder::from(config)
+        .interceptor(api.meter())
+        .build();
+    let client = aws_sdk_organizations::Client::from_conf(conf);
+    api.run("organizations", list_accounts(&client, &home))
+        .await
+}
+
+async fn list_accounts(
+    client: &aws_sdk_organizations::Client,
+    home: &str,
+) -> Result<Vec<Target>, CollectError> {
+    // 20 accounts a page, the most ListAccounts allows.
+    let mut pages = client
+        .list_accounts()
+        .max_results(20)
+        .into_paginator()
+        .send();
     let mut targets = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| api_error(&home, "organizations", "ListAccounts", &e))?;
+        let page = page.map_err(|e| api_error(home, "organizations", "ListAccounts", &e))?;
         for a in page.accounts() {
             let suspended = a.status().is_some_and(|s| s.as_str() == "SUSPENDED")
                 || a.state().is_some_and(|s| {
@@ -142,7 +158,7 @@ pub async fn collect_account(
     let home = home(base);
     let started = now_rfc3339();
     let config = assumed(base, partition, &target.id, role).await;
-    let identity = match sts::identity(&config, &home).await {
+    let identity = match sts::identity(&config, &home, &options.api).await {
         Ok(id) => id,
         Err(e) => {
             return Inventory {

@@ -6,16 +6,17 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::config::Region;
 use aws_sdk_ec2::types::{Filter, PermissionGroup, SnapshotAttributeName};
 
-use super::{Ctx, api_error, bounded, drain};
+use super::{ApiCalls, Ctx, api_error, bounded, drain};
 use crate::audit::inventory::{
     CollectError, DbHost, EbsRegionSettings, EbsSnapshot, EbsVolume, Inventory, Sharing,
 };
 
 const SERVICE: &str = "ec2";
 
-fn client(config: &SdkConfig, region: &str) -> Client {
+fn client(config: &SdkConfig, region: &str, api: &ApiCalls) -> Client {
     let conf = aws_sdk_ec2::config::Builder::from(config)
         .region(Region::new(region.to_string()))
+        .interceptor(api.meter())
         .build();
     Client::from_conf(conf)
 }
@@ -24,10 +25,10 @@ fn client(config: &SdkConfig, region: &str) -> Client {
 pub(crate) async fn enabled_regions(
     config: &SdkConfig,
     home: &str,
+    api: &ApiCalls,
 ) -> Result<Vec<String>, CollectError> {
-    let out = client(config, home)
-        .describe_regions()
-        .send()
+    let out = api
+        .run(SERVICE, client(config, home, api).describe_regions().send())
         .await
         .map_err(|e| api_error(home, SERVICE, "DescribeRegions", &e))?;
     let mut regions: Vec<String> = out
@@ -41,10 +42,12 @@ pub(crate) async fn enabled_regions(
 }
 
 pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
-    let client = client(&ctx.config, region);
+    let client = client(&ctx.config, region, &ctx.api);
+    let api = &ctx.api;
     let mut part = Inventory::default();
     let (mut e1, mut e2, mut e3) = (Vec::new(), Vec::new(), Vec::new());
 
+    // No `MaxResults`: without it these Describe actions answer with every item at once, the fewest calls.
     let snapshots_request = {
         let mut r = client.describe_snapshots().owner_ids("self");
         // Some endpoints ignore OwnerIds; the owner-id filter keeps foreign public snapshots out.
@@ -67,7 +70,7 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
         client.describe_instances().filters(tag)
     };
     let (volumes, snapshots, reservations, by_default, default_key) = tokio::join!(
-        async {
+        api.run(SERVICE, async {
             drain!(
                 client.describe_volumes().into_paginator().items().send(),
                 e1,
@@ -75,8 +78,8 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
                 SERVICE,
                 "DescribeVolumes"
             )
-        },
-        async {
+        }),
+        api.run(SERVICE, async {
             drain!(
                 snapshots_request.into_paginator().items().send(),
                 e2,
@@ -84,8 +87,8 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
                 SERVICE,
                 "DescribeSnapshots"
             )
-        },
-        async {
+        }),
+        api.run(SERVICE, async {
             drain!(
                 hosts_request.into_paginator().items().send(),
                 e3,
@@ -93,19 +96,15 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
                 SERVICE,
                 "DescribeInstances"
             )
-        },
+        }),
         async {
-            client
-                .get_ebs_encryption_by_default()
-                .send()
+            api.run(SERVICE, client.get_ebs_encryption_by_default().send())
                 .await
                 .map(|o| o.ebs_encryption_by_default())
                 .map_err(|e| api_error(region, SERVICE, "GetEbsEncryptionByDefault", &e))
         },
         async {
-            client
-                .get_ebs_default_kms_key_id()
-                .send()
+            api.run(SERVICE, client.get_ebs_default_kms_key_id().send())
                 .await
                 .map(|o| o.kms_key_id().map(str::to_string))
                 .map_err(|e| api_error(region, SERVICE, "GetEbsDefaultKmsKeyId", &e))
@@ -222,15 +221,14 @@ async fn with_sharing(
         ctx.calls,
         (region, SERVICE, OPERATION),
         |mut snap| {
-            let client = client.clone();
+            let (client, api) = (client.clone(), ctx.api.clone());
             let region = region.to_string();
             async move {
-                let answer = client
+                let request = client
                     .describe_snapshot_attribute()
                     .snapshot_id(&snap.id)
-                    .attribute(SnapshotAttributeName::CreateVolumePermission)
-                    .send()
-                    .await;
+                    .attribute(SnapshotAttributeName::CreateVolumePermission);
+                let answer = api.run(SERVICE, request.send()).await;
                 match answer {
                     Ok(out) => {
                         let permissions = out.create_volume_permissions();

@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::{AttachedPolicy, PolicyDetail};
 
-use super::api_error;
+use super::{ApiCalls, api_error};
 use crate::audit::inventory::{
     CollectError, IamDetails, IamGroup, IamInlinePolicy, IamManagedPolicy, IamPrincipal,
 };
@@ -16,11 +16,27 @@ const OPERATION: &str = "GetAccountAuthorizationDetails";
 
 /// Every page of GetAccountAuthorizationDetails; `Err` when any page failed (a partial listing is not kept: a
 /// principal missing from it would look like one without access).
-pub(crate) async fn collect(config: &SdkConfig, region: &str) -> Result<IamDetails, CollectError> {
-    let client = Client::new(config);
+pub(crate) async fn collect(
+    config: &SdkConfig,
+    region: &str,
+    api: &ApiCalls,
+) -> Result<IamDetails, CollectError> {
+    api.run(SERVICE, read(&client(config, api), region)).await
+}
+
+fn client(config: &SdkConfig, api: &ApiCalls) -> Client {
+    let conf = aws_sdk_iam::config::Builder::from(config)
+        .interceptor(api.meter())
+        .build();
+    Client::from_conf(conf)
+}
+
+async fn read(client: &Client, region: &str) -> Result<IamDetails, CollectError> {
     let mut details = IamDetails::default();
+    // 1,000 is the most a page may hold (the default is 100).
     let mut pages = client
         .get_account_authorization_details()
+        .max_items(1000)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -139,10 +155,10 @@ pub(crate) fn decode_document(text: &str) -> String {
 pub(crate) async fn alias(
     config: &SdkConfig,
     region: &str,
+    api: &ApiCalls,
 ) -> Result<Option<String>, CollectError> {
-    let out = Client::new(config)
-        .list_account_aliases()
-        .send()
+    let out = api
+        .run(SERVICE, client(config, api).list_account_aliases().send())
         .await
         .map_err(|e| api_error(region, SERVICE, "ListAccountAliases", &e))?;
     Ok(out.account_aliases().first().cloned())

@@ -1,51 +1,63 @@
 //! KMS: the account's keys (ListKeys, ListAliases, DescribeKey) with their rotation status and key policy, plus
-//! any other key an encrypted resource refers to (by id, alias or ARN; DescribeKey resolves every form).
+//! any other key an encrypted resource refers to (by id, alias or ARN; DescribeKey resolves every form). Each key is
+//! described once per run. An AWS managed key (ListAliases names it `alias/aws/…`) that no resource uses is not
+//! read at all, and an AWS managed key's policy only when a resource uses it: the policy checks judge customer
+//! managed keys, and the access analysis only the keys behind resources.
 
 use aws_config::SdkConfig;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::Region;
 use aws_sdk_kms::types::KeyMetadata;
 
-use super::{Ctx, api_error, bounded, drain, timestamp};
+use super::{ApiCalls, Ctx, api_error, bounded, drain, timestamp};
 use crate::audit::inventory::{CollectError, Inventory, KeyRef, KmsGrant, KmsKey, account_of};
 
 const SERVICE: &str = "kms";
 
-fn client(config: &SdkConfig, region: &str) -> Client {
+fn client(config: &SdkConfig, region: &str, api: &ApiCalls) -> Client {
     let conf = aws_sdk_kms::config::Builder::from(config)
         .region(Region::new(region.to_string()))
+        .interceptor(api.meter())
         .build();
     Client::from_conf(conf)
 }
 
-/// `references` are (resource region, key reference) pairs from the region's encrypted resources.
-pub(crate) async fn collect(
-    ctx: &Ctx,
-    region: &str,
-    references: Vec<(String, String)>,
-) -> Inventory {
-    let client = client(&ctx.config, region);
+/// `references` are (resource region, key reference) pairs from the encrypted resources of every region read.
+pub(crate) async fn collect(ctx: &Ctx, region: &str, references: &[(String, String)]) -> Inventory {
+    let client = client(&ctx.config, region, &ctx.api);
+    let api = &ctx.api;
     let mut part = Inventory::default();
     let (mut e1, mut e2) = (Vec::new(), Vec::new());
+    // The largest pages each listing allows: 100 aliases, 1,000 keys.
     let (aliases, keys) = tokio::join!(
-        async {
+        api.run(SERVICE, async {
             drain!(
-                client.list_aliases().into_paginator().items().send(),
+                client
+                    .list_aliases()
+                    .limit(100)
+                    .into_paginator()
+                    .items()
+                    .send(),
                 e1,
                 region,
                 SERVICE,
                 "ListAliases"
             )
-        },
-        async {
+        }),
+        api.run(SERVICE, async {
             drain!(
-                client.list_keys().into_paginator().items().send(),
+                client
+                    .list_keys()
+                    .limit(1000)
+                    .into_paginator()
+                    .items()
+                    .send(),
                 e2,
                 region,
                 SERVICE,
                 "ListKeys"
             )
-        },
+        }),
     );
     part.errors.extend(e1.into_iter().chain(e2));
     let aliases: Vec<(String, String)> = aliases
@@ -53,26 +65,43 @@ pub(crate) async fn collect(
         .filter_map(|a| Some((a.alias_name()?.to_string(), a.target_key_id()?.to_string())))
         .collect();
 
-    let jobs: Vec<(String, Vec<String>)> = keys
+    let listed = listed_keys(ctx, region, &keys, &aliases);
+    let jobs: Vec<(String, Vec<String>, Use)> = listed
+        .kms_keys
         .iter()
-        .filter_map(|k| k.key_id())
-        .map(|id| {
-            let names = aliases
-                .iter()
-                .filter(|(_, target)| target == id)
-                .map(|(name, _)| name.clone())
-                .collect();
-            (id.to_string(), names)
+        .filter_map(|k| {
+            let used = references.iter().any(|(resource_region, reference)| {
+                listed
+                    .resolve_key(resource_region, reference)
+                    .is_some_and(|r| r.key_id == k.key_id)
+            });
+            // An AWS managed key (its reserved alias says so) that no resource uses is outside every check.
+            if !used && k.aliases.iter().any(|a| a.starts_with("alias/aws/")) {
+                return None;
+            }
+            let usage = if used { Use::Used } else { Use::Unknown };
+            Some((k.key_id.clone(), k.aliases.clone(), usage))
         })
         .collect();
     let (described, errors) = bounded(
         jobs,
         ctx.calls,
         (region, SERVICE, "DescribeKey"),
-        |(id, names)| {
+        |(id, names, usage)| {
             let (client, region) = (client.clone(), region.to_string());
-            let account = ctx.account.clone();
-            async move { describe(&client, &region, account.as_deref(), &id, names).await }
+            let (api, account) = (ctx.api.clone(), ctx.account.clone());
+            async move {
+                describe(
+                    &client,
+                    &api,
+                    &region,
+                    account.as_deref(),
+                    &id,
+                    names,
+                    usage,
+                )
+                .await
+            }
         },
     )
     .await;
@@ -84,15 +113,19 @@ pub(crate) async fn collect(
 
     // Keys the region's resources use that ListKeys did not return (other accounts, or reached only by alias).
     for (resource_region, reference) in references {
-        let Some(parsed) = KeyRef::parse(&reference) else {
+        let (resource_region, reference) = (resource_region.as_str(), reference.as_str());
+        let Some(parsed) = KeyRef::parse(reference) else {
             continue;
         };
-        let key_region = parsed.region(&resource_region).to_string();
+        let key_region = parsed.region(resource_region).to_string();
         if key_region != region && ctx.regions.contains(&key_region) {
             continue; // that region's own pass reads it
         }
-        if resolves(&mut part, &ctx.account, &resource_region, &reference) {
+        if resolves(&mut part, &ctx.account, resource_region, reference) {
             continue;
+        }
+        if key_region != region && !ctx.first_describe(&key_region, reference) {
+            continue; // another region's resources named it the same way: that pass describes it
         }
         let alias = match parsed {
             // DescribeKey on a reserved alias whose AWS managed key does not exist yet creates that key: a read-only
@@ -106,14 +139,16 @@ pub(crate) async fn collect(
         let other = if key_region == region {
             client.clone()
         } else {
-            self::client(&ctx.config, &key_region)
+            self::client(&ctx.config, &key_region, api)
         };
         let (key, errors) = describe(
             &other,
+            api,
             &key_region,
             ctx.account.as_deref(),
-            &reference,
+            reference,
             alias,
+            Use::Used,
         )
         .await;
         part.errors.extend(errors);
@@ -127,6 +162,60 @@ pub(crate) async fn collect(
     part
 }
 
+/// The keys ListKeys returned, with their aliases: enough to tell which of them the region's resources name.
+fn listed_keys(
+    ctx: &Ctx,
+    region: &str,
+    keys: &[aws_sdk_kms::types::KeyListEntry],
+    aliases: &[(String, String)],
+) -> Inventory {
+    let kms_keys = keys
+        .iter()
+        .filter_map(|k| {
+            let id = k.key_id()?;
+            Some(KmsKey {
+                key_id: id.to_string(),
+                arn: k.key_arn().unwrap_or_default().to_string(),
+                region: region.to_string(),
+                aliases: aliases
+                    .iter()
+                    .filter(|(_, target)| target == id)
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                ..KmsKey::default()
+            })
+        })
+        .collect();
+    Inventory {
+        account: ctx.account.clone(),
+        kms_keys,
+        ..Inventory::default()
+    }
+}
+
+/// Whether a resource is known to use the key being described.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Use {
+    Used,
+    Unknown,
+}
+
+async fn key_policy(
+    client: &Client,
+    api: &ApiCalls,
+    region: &str,
+    key_id: &str,
+) -> Result<Option<String>, CollectError> {
+    let request = client
+        .get_key_policy()
+        .key_id(key_id)
+        .policy_name("default");
+    api.run(SERVICE, request.send())
+        .await
+        .map(|out| out.policy().map(str::to_string))
+        .map_err(|e| api_error(region, SERVICE, "GetKeyPolicy", &e))
+}
+
 /// Whether `reference` already resolves among the keys read so far.
 fn resolves(part: &mut Inventory, account: &Option<String>, region: &str, reference: &str) -> bool {
     part.account = account.clone();
@@ -135,17 +224,23 @@ fn resolves(part: &mut Inventory, account: &Option<String>, region: &str, refere
     found
 }
 
-/// DescribeKey, then the key policy (own keys) and the rotation status (keys that can rotate).
-/// A key that does not exist is `None` without an error: it is an unknown key, reported by the checks.
+/// DescribeKey, then the grants (own keys), the key policy (own customer managed keys) and the rotation status
+/// (keys that can rotate). A key that does not exist is `None` without an error: it is an unknown key, reported by
+/// the checks.
 async fn describe(
     client: &Client,
+    api: &ApiCalls,
     region: &str,
     account: Option<&str>,
     key: &str,
     aliases: Vec<String>,
+    usage: Use,
 ) -> (Option<KmsKey>, Vec<CollectError>) {
     let mut errors = Vec::new();
-    let metadata = match client.describe_key().key_id(key).send().await {
+    let metadata = match api
+        .run(SERVICE, client.describe_key().key_id(key).send())
+        .await
+    {
         Ok(out) => match out.key_metadata() {
             Some(m) => m.clone(),
             None => return (None, errors),
@@ -163,33 +258,24 @@ async fn describe(
     };
     let mut k = from_metadata(&metadata, region, aliases);
     let own = account.is_none() || account_of(&k.arn) == account;
-    // AWS managed keys too: their policy (`kms:ViaService` + `kms:CallerAccount`) decides who can use them.
-    if own {
-        match client
-            .get_key_policy()
-            .key_id(&k.key_id)
-            .policy_name("default")
-            .send()
-            .await
-        {
-            Ok(out) => k.policy = out.policy().map(str::to_string),
-            Err(e) => errors.push(api_error(region, SERVICE, "GetKeyPolicy", &e)),
+    // An AWS managed key's policy (`kms:ViaService` + `kms:CallerAccount`) matters only to the access analysis of
+    // the resources that use it.
+    if own && (k.is_customer_managed() || usage == Use::Used) {
+        match key_policy(client, api, region, &k.key_id).await {
+            Ok(policy) => k.policy = policy,
+            Err(e) => errors.push(e),
         }
     }
     if own {
-        k.grants = grants(client, region, &k.key_id, &mut errors).await;
+        k.grants = grants(client, api, region, &k.key_id, &mut errors).await;
     }
     let readable_state = !matches!(
         k.state(),
         "PendingDeletion" | "PendingImport" | "Unavailable"
     );
     if own && k.can_rotate_automatically() && readable_state {
-        match client
-            .get_key_rotation_status()
-            .key_id(&k.key_id)
-            .send()
-            .await
-        {
+        let request = client.get_key_rotation_status().key_id(&k.key_id);
+        match api.run(SERVICE, request.send()).await {
             Ok(out) => k.rotation_enabled = Some(out.key_rotation_enabled()),
             Err(e) => errors.push(api_error(region, SERVICE, "GetKeyRotationStatus", &e)),
         }
@@ -200,23 +286,30 @@ async fn describe(
 /// Every grant on the key (ListGrants, paginated); `None` when the listing failed part-way or at once.
 async fn grants(
     client: &Client,
+    api: &ApiCalls,
     region: &str,
     key_id: &str,
     errors: &mut Vec<CollectError>,
 ) -> Option<Vec<KmsGrant>> {
     let before = errors.len();
-    let entries = drain!(
-        client
-            .list_grants()
-            .key_id(key_id)
-            .into_paginator()
-            .items()
-            .send(),
-        errors,
-        region,
-        SERVICE,
-        "ListGrants"
-    );
+    // 100 grants a page, the most ListGrants allows.
+    let entries = api
+        .run(SERVICE, async {
+            drain!(
+                client
+                    .list_grants()
+                    .key_id(key_id)
+                    .limit(100)
+                    .into_paginator()
+                    .items()
+                    .send(),
+                errors,
+                region,
+                SERVICE,
+                "ListGrants"
+            )
+        })
+        .await;
     if errors.len() > before {
         return None;
     }

@@ -11,6 +11,7 @@ use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::calls::{ApiLimits, CallStats};
 use super::clock::now_rfc3339;
 use super::inventory::{CollectError, Inventory};
 use super::select::{DbTag, RegionSelection};
@@ -19,6 +20,8 @@ pub mod accounts;
 mod ec2;
 mod iam;
 mod kms;
+mod limiter;
+mod meter;
 mod organizations;
 pub mod permissions;
 mod rds;
@@ -33,6 +36,8 @@ pub struct CollectOptions {
     pub region_concurrency: usize,
     /// Per-resource calls (snapshot attributes, key details) in flight per region and service.
     pub call_concurrency: usize,
+    /// The run's meter and per-service limits: clones share them, so every account of a run does.
+    pub api: ApiCalls,
 }
 
 impl CollectOptions {
@@ -42,7 +47,46 @@ impl CollectOptions {
             db_tag,
             region_concurrency: 8,
             call_concurrency: 16,
+            api: ApiCalls::default(),
         }
+    }
+}
+
+/// Every SDK client of a run counts its calls on one meter and waits for its service's permit.
+#[derive(Clone, Debug, Default)]
+pub struct ApiCalls {
+    meter: meter::CallMeter,
+    limiter: limiter::Limiter,
+}
+
+impl ApiCalls {
+    pub fn new(limits: ApiLimits) -> Self {
+        ApiCalls {
+            meter: meter::CallMeter::default(),
+            limiter: limiter::Limiter::new(limits),
+        }
+    }
+
+    /// What the run called so far, with the limits it ran under.
+    pub fn stats(&self) -> CallStats {
+        let mut stats = self.meter.stats();
+        stats.limits = self
+            .limiter
+            .limits()
+            .iter()
+            .map(|(service, n)| (service.to_string(), n))
+            .collect();
+        stats
+    }
+
+    /// Runs one call (or one paginated listing) of `service` under its limit.
+    pub(crate) async fn run<F: Future>(&self, service: &str, call: F) -> F::Output {
+        self.limiter.run(service, call).await
+    }
+
+    /// The interceptor to add to every client built for the run.
+    pub(crate) fn meter(&self) -> meter::CallMeter {
+        self.meter.clone()
     }
 }
 
@@ -69,9 +113,20 @@ pub(crate) struct Ctx {
     pub partition: String,
     pub db_tag: DbTag,
     pub calls: usize,
+    pub api: ApiCalls,
     /// The regions being read, so that a key referenced across regions is described once.
     pub regions: Vec<String>,
+    /// Keys of regions not being read, by (key region, reference), that a region's pass has claimed to describe.
+    pub described: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
     pub progress: Arc<dyn Progress>,
+}
+
+impl Ctx {
+    /// Whether this is the first pass to ask for the key `reference` in `key_region` (the others skip it).
+    pub fn first_describe(&self, key_region: &str, reference: &str) -> bool {
+        let mut claimed = self.described.lock().unwrap_or_else(|e| e.into_inner());
+        claimed.insert((key_region.to_string(), reference.to_string()))
+    }
 }
 
 /// Reads the account. Never fails: what could not be read is listed in `errors`.
@@ -82,7 +137,7 @@ pub async fn collect(
 ) -> Inventory {
     let home = config.region().map(|r| r.to_string()).unwrap_or_default();
     progress.add(1);
-    let identity = sts::identity(config, &home).await;
+    let identity = sts::identity(config, &home, &options.api).await;
     progress.done("sts");
     collect_known(config, options, progress, identity).await
 }
@@ -109,23 +164,24 @@ pub(crate) async fn collect_known(
     }
 
     progress.add(2);
-    match iam::alias(config, &home).await {
+    let api = &options.api;
+    match iam::alias(config, &home, api).await {
         Ok(alias) => inv.account_name = alias,
         Err(e) => inv.errors.push(e),
     }
-    match iam::collect(config, &home).await {
+    match iam::collect(config, &home, api).await {
         Ok(details) => inv.iam = Some(details),
         Err(e) => inv.errors.push(e),
     }
     progress.done("iam");
     inv.organization =
-        organizations::collect(config, &home, inv.account.as_deref(), &mut inv.errors).await;
+        organizations::collect(config, &home, api, inv.account.as_deref(), &mut inv.errors).await;
     progress.done("organizations");
 
     let regions = match &options.regions {
         RegionSelection::Configured => vec![home.clone()],
         RegionSelection::List(list) => list.clone(),
-        RegionSelection::All => match ec2::enabled_regions(config, &home).await {
+        RegionSelection::All => match ec2::enabled_regions(config, &home, api).await {
             // The account's credentials are valid in its own partition only.
             Ok(list) if list.iter().any(|r| region_partition(r) == inv.partition) => list
                 .into_iter()
@@ -147,23 +203,58 @@ pub(crate) async fn collect_known(
         partition: inv.partition.clone(),
         db_tag: options.db_tag.clone(),
         calls: options.call_concurrency.max(1),
+        api: options.api.clone(),
         regions: regions.clone(),
+        described: Default::default(),
         progress,
     });
     let permits = Arc::new(Semaphore::new(options.region_concurrency.max(1)));
+    // Resources first, then keys: a region's key pass must know every resource that names its keys, in any region.
+    per_region(&ctx, &regions, &permits, Phase::Resources, &mut inv).await;
+    let references = Arc::new(key_references(&inv));
+    per_region(&ctx, &regions, &permits, Phase::Keys(references), &mut inv).await;
+    normalise(&mut inv);
+    inv.finished = now_rfc3339();
+    inv
+}
+
+#[derive(Clone)]
+enum Phase {
+    Resources,
+    /// With every key reference of the account's resources.
+    Keys(Arc<Vec<(String, String)>>),
+}
+
+/// Runs one phase in every region, a few regions at a time, and merges what each read into `inv`.
+async fn per_region(
+    ctx: &Arc<Ctx>,
+    regions: &[String],
+    permits: &Arc<Semaphore>,
+    phase: Phase,
+    inv: &mut Inventory,
+) {
     let mut tasks = JoinSet::new();
     let mut names = std::collections::HashMap::new();
     for region in regions {
-        let (ctx, permits, name) = (ctx.clone(), permits.clone(), region.clone());
+        let (ctx, permits, phase) = (ctx.clone(), permits.clone(), phase.clone());
+        let region = region.clone();
+        let name = region.clone();
         let handle = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            collect_region(&ctx, &region).await
+            match phase {
+                Phase::Resources => region_resources(&ctx, &region).await,
+                Phase::Keys(references) => {
+                    let part = kms::collect(&ctx, &region, &references).await;
+                    ctx.progress.done(&format!("{region} kms"));
+                    part
+                }
+            }
         });
         names.insert(handle.id(), name);
     }
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok((_, part)) => merge(&mut inv, part),
+            Ok((_, part)) => merge(inv, part),
             Err(e) => inv.errors.push(CollectError {
                 account: None,
                 region: names.get(&e.id()).cloned().unwrap_or_default(),
@@ -173,12 +264,9 @@ pub(crate) async fn collect_known(
             }),
         }
     }
-    normalise(&mut inv);
-    inv.finished = now_rfc3339();
-    inv
 }
 
-async fn collect_region(ctx: &Ctx, region: &str) -> Inventory {
+async fn region_resources(ctx: &Ctx, region: &str) -> Inventory {
     let (rds, ec2) = tokio::join!(
         async {
             let part = rds::collect(ctx, region).await;
@@ -194,10 +282,6 @@ async fn collect_region(ctx: &Ctx, region: &str) -> Inventory {
     let mut part = Inventory::default();
     merge(&mut part, rds);
     merge(&mut part, ec2);
-    let references = key_references(&part);
-    let keys = kms::collect(ctx, region, references).await;
-    ctx.progress.done(&format!("{region} kms"));
-    merge(&mut part, keys);
     part
 }
 

@@ -10,7 +10,7 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::error::ProvideErrorMetadata as _;
 use aws_sdk_organizations::types::{ParentType, PolicyType};
 
-use super::api_error;
+use super::{ApiCalls, api_error};
 use crate::audit::inventory::{CollectError, OrgDetails, OrgPolicy};
 
 const SERVICE: &str = "organizations";
@@ -21,11 +21,18 @@ const MAX_DEPTH: usize = 8;
 pub(crate) async fn collect(
     config: &SdkConfig,
     region: &str,
+    api: &ApiCalls,
     account: Option<&str>,
     errors: &mut Vec<CollectError>,
 ) -> Option<OrgDetails> {
-    let client = Client::new(config);
-    let org = match client.describe_organization().send().await {
+    let conf = aws_sdk_organizations::config::Builder::from(config)
+        .interceptor(api.meter())
+        .build();
+    let client = Client::from_conf(conf);
+    let org = match api
+        .run(SERVICE, client.describe_organization().send())
+        .await
+    {
         Ok(out) => out.organization().cloned(),
         Err(e)
             if e.as_service_error()
@@ -47,7 +54,7 @@ pub(crate) async fn collect(
     let Some(account) = account else {
         return Some(details);
     };
-    let path = match path_to_root(&client, region, account).await {
+    let path = match path_to_root(&client, api, region, account).await {
         Ok(p) => p,
         Err(e) => {
             errors.push(e);
@@ -57,6 +64,7 @@ pub(crate) async fn collect(
     let mut documents: HashMap<String, OrgPolicy> = HashMap::new();
     details.scps = levels(
         &client,
+        api,
         region,
         &path,
         PolicyType::ServiceControlPolicy,
@@ -66,6 +74,7 @@ pub(crate) async fn collect(
     .await;
     details.rcps = levels(
         &client,
+        api,
         region,
         &path,
         PolicyType::ResourceControlPolicy,
@@ -80,16 +89,15 @@ pub(crate) async fn collect(
 /// The targets from the root down to the account, root first.
 async fn path_to_root(
     client: &Client,
+    api: &ApiCalls,
     region: &str,
     account: &str,
 ) -> Result<Vec<String>, CollectError> {
     let mut path = vec![account.to_string()];
     let mut child = account.to_string();
     for _ in 0..MAX_DEPTH {
-        let out = client
-            .list_parents()
-            .child_id(&child)
-            .send()
+        let out = api
+            .run(SERVICE, client.list_parents().child_id(&child).send())
             .await
             .map_err(|e| api_error(region, SERVICE, "ListParents", &e))?;
         let Some(parent) = out.parents().first() else {
@@ -110,6 +118,7 @@ async fn path_to_root(
 /// has not enabled answers with no policies (or `PolicyTypeNotEnabledException`): every level is then empty.
 async fn levels(
     client: &Client,
+    api: &ApiCalls,
     region: &str,
     path: &[String],
     kind: PolicyType,
@@ -121,13 +130,14 @@ async fn levels(
         let mut ids = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let answer = client
+            // 20 is the most a page may hold.
+            let request = client
                 .list_policies_for_target()
                 .target_id(target)
                 .filter(kind.clone())
-                .set_next_token(token.take())
-                .send()
-                .await;
+                .max_results(20)
+                .set_next_token(token.take());
+            let answer = api.run(SERVICE, request.send()).await;
             let page = match answer {
                 Ok(page) => page,
                 Err(e) if e.code() == Some("PolicyTypeNotEnabledException") => {
@@ -155,7 +165,10 @@ async fn levels(
                 level.push(known.clone());
                 continue;
             }
-            match client.describe_policy().policy_id(&id).send().await {
+            match api
+                .run(SERVICE, client.describe_policy().policy_id(&id).send())
+                .await
+            {
                 Ok(answer) => {
                     let policy = OrgPolicy {
                         id: id.clone(),

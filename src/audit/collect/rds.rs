@@ -16,16 +16,19 @@ const SERVICE: &str = "rds";
 fn client(ctx: &Ctx, region: &str) -> Client {
     let conf = aws_sdk_rds::config::Builder::from(&ctx.config)
         .region(Region::new(region.to_string()))
+        .interceptor(ctx.api.meter())
         .build();
     Client::from_conf(conf)
 }
 
+// The four listings page at 100 records, the most RDS allows (and its default).
 pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
     let client = client(ctx, region);
+    let api = &ctx.api;
     let mut part = Inventory::default();
     let (mut e1, mut e2, mut e3, mut e4) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (instances, clusters, snapshots, cluster_snapshots) = tokio::join!(
-        async {
+        api.run(SERVICE, async {
             drain!(
                 client
                     .describe_db_instances()
@@ -37,8 +40,8 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
                 SERVICE,
                 "DescribeDBInstances"
             )
-        },
-        async {
+        }),
+        api.run(SERVICE, async {
             drain!(
                 client
                     .describe_db_clusters()
@@ -50,8 +53,8 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
                 SERVICE,
                 "DescribeDBClusters"
             )
-        },
-        async {
+        }),
+        api.run(SERVICE, async {
             drain!(
                 client
                     .describe_db_snapshots()
@@ -63,8 +66,8 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
                 SERVICE,
                 "DescribeDBSnapshots"
             )
-        },
-        async {
+        }),
+        api.run(SERVICE, async {
             drain!(
                 client
                     .describe_db_cluster_snapshots()
@@ -76,7 +79,7 @@ pub(crate) async fn collect(ctx: &Ctx, region: &str) -> Inventory {
                 SERVICE,
                 "DescribeDBClusterSnapshots"
             )
-        },
+        }),
     );
     part.errors
         .extend(e1.into_iter().chain(e2).chain(e3).chain(e4));
@@ -215,17 +218,17 @@ async fn with_sharing(
         ctx.calls,
         (region, SERVICE, operation),
         |mut snap| {
-            let client = client.clone();
+            let (client, api) = (client.clone(), ctx.api.clone());
             let region = region.to_string();
             async move {
                 if snap.snapshot_type.as_deref() == Some("automated") {
                     return (snap, None);
                 }
                 let values = if cluster {
-                    client
+                    let request = client
                         .describe_db_cluster_snapshot_attributes()
-                        .db_cluster_snapshot_identifier(&snap.id)
-                        .send()
+                        .db_cluster_snapshot_identifier(&snap.id);
+                    api.run(SERVICE, request.send())
                         .await
                         .map(|out| {
                             out.db_cluster_snapshot_attributes_result()
@@ -240,10 +243,10 @@ async fn with_sharing(
                         })
                         .map_err(|e| api_error(&region, SERVICE, operation, &e))
                 } else {
-                    client
+                    let request = client
                         .describe_db_snapshot_attributes()
-                        .db_snapshot_identifier(&snap.id)
-                        .send()
+                        .db_snapshot_identifier(&snap.id);
+                    api.run(SERVICE, request.send())
                         .await
                         .map(|out| {
                             out.db_snapshot_attributes_result()
@@ -294,15 +297,11 @@ async fn option_groups(
 ) -> (Vec<RdsOptionGroup>, Vec<CollectError>) {
     const OPERATION: &str = "DescribeOptionGroups";
     let (results, mut errors) = bounded(names, ctx.calls, (region, SERVICE, OPERATION), |name| {
-        let client = client.clone();
+        let (client, api) = (client.clone(), ctx.api.clone());
         let region = region.to_string();
         async move {
-            match client
-                .describe_option_groups()
-                .option_group_name(&name)
-                .send()
-                .await
-            {
+            let request = client.describe_option_groups().option_group_name(&name);
+            match api.run(SERVICE, request.send()).await {
                 Ok(out) => {
                     let options = out
                         .option_groups_list()

@@ -2,7 +2,7 @@
 
 use aws_config::SdkConfig;
 
-use super::api_error;
+use super::{ApiCalls, api_error};
 use crate::audit::inventory::CollectError;
 
 pub(crate) struct Identity {
@@ -11,11 +11,17 @@ pub(crate) struct Identity {
     pub partition: String,
 }
 
-pub(crate) async fn identity(config: &SdkConfig, region: &str) -> Result<Identity, CollectError> {
-    let client = aws_sdk_sts::Client::new(config);
-    let out = client
-        .get_caller_identity()
-        .send()
+pub(crate) async fn identity(
+    config: &SdkConfig,
+    region: &str,
+    api: &ApiCalls,
+) -> Result<Identity, CollectError> {
+    let conf = aws_sdk_sts::config::Builder::from(config)
+        .interceptor(api.meter())
+        .build();
+    let client = aws_sdk_sts::Client::from_conf(conf);
+    let out = api
+        .run("sts", client.get_caller_identity().send())
         .await
         .map_err(|e| api_error(region, "sts", "GetCallerIdentity", &e))?;
     let account = out.account().unwrap_or_default().to_string();
