@@ -14,6 +14,10 @@ pub struct AuditArgs {
     pub source: InventorySource,
     #[command(flatten)]
     pub org: OrgArgs,
+    /// Write each account's inventory to DIR/<account>.json as soon as it is read; audit the directory again
+    /// later with `--inventory-in DIR` (an organisation evidence bundle keeps them under `inventories/` instead)
+    #[arg(long, value_name = "DIR", requires = "accounts")]
+    pub out_dir: Option<PathBuf>,
     #[command(flatten)]
     pub api: ApiArgs,
     /// Report format
@@ -92,10 +96,6 @@ pub struct OrgArgs {
     /// Accounts read at the same time
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_accounts_in_flight: u16,
-    /// Write each account's inventory to DIR/<account>.json as soon as it is read; audit the directory again
-    /// later with `--inventory-in DIR`
-    #[arg(long, value_name = "DIR", requires = "accounts")]
-    pub out_dir: Option<PathBuf>,
     /// Audit only shard INDEX (from 0) of COUNT: every COUNT-th account of the sorted account list, starting at
     /// INDEX. `env/COUNT` takes INDEX from `JOB_COMPLETION_INDEX` (Kubernetes Indexed Job) or
     /// `AWS_BATCH_JOB_ARRAY_INDEX` (AWS Batch array job)

@@ -81,12 +81,19 @@ pub fn run(_args: &AuditArgs, _accounts: AccountList, _out: &mut dyn Write) -> C
 
 #[cfg(feature = "aws")]
 pub fn run(args: &AuditArgs, accounts: AccountList, out: &mut dyn Write) -> CliResult {
-    if let Some(dir) = &args.org.out_dir {
+    if let Some(dir) = &args.out_dir {
         prepare_out_dir(dir)?;
     }
     let (catalog, limits) = (Catalog::embedded()?, args.api.limits()?);
     let (source, org) = (&args.source, &args.org);
-    let run = collect_org(source, org, accounts, org.out_dir.clone(), catalog, &limits)?;
+    let run = collect_org(
+        source,
+        org,
+        accounts,
+        args.out_dir.clone(),
+        catalog,
+        &limits,
+    )?;
     args.api.print(Some(&run.stats));
     finish(args, &run.report, catalog, out)
 }

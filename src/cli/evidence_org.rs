@@ -88,11 +88,12 @@ pub fn build(_args: BuildArgs, _accounts: AccountList, _out: &mut dyn Write) -> 
 
 #[cfg(feature = "aws")]
 pub fn build(args: BuildArgs, accounts: AccountList, out: &mut dyn Write) -> CliResult {
-    if !args.attach.is_empty() || args.org.out_dir.is_some() {
-        return Err(CliError::usage(
-            "`--attach` and `--out-dir` do not apply to an organisation bundle",
-        )
-        .with_help("the bundle keeps each account's inventory under `inventories/`"));
+    if !args.attach.is_empty() {
+        return Err(
+            CliError::usage("`--attach` does not apply to an organisation bundle").with_help(
+                "attach decision records to the bundle of one account, or keep them beside the organisation bundle",
+            ),
+        );
     }
     bundle::check_out_dir(&args.out)
         .map_err(|e| CliError::from(e).or_help("choose another `--out`"))?;
