@@ -337,17 +337,20 @@ mod tests {
             ..CacheLimits::default()
         }));
         let made = Arc::new(AtomicU64::new(0));
+        let uses = Arc::new(Mutex::new(HashMap::<u8, u64>::new()));
         let threads: Vec<_> = (0..4)
             .map(|_| {
-                let (cache, made) = (Arc::clone(&cache), Arc::clone(&made));
+                let (cache, made, uses) =
+                    (Arc::clone(&cache), Arc::clone(&made), Arc::clone(&uses));
                 std::thread::spawn(move || {
                     for _ in 0..250 {
-                        cache
+                        let entry = cache
                             .reserve(b"s", 1, || {
-                                made.fetch_add(1, Ordering::Relaxed);
-                                materials(0)
+                                let n = made.fetch_add(1, Ordering::Relaxed);
+                                materials(u8::try_from(n).unwrap())
                             })
                             .unwrap();
+                        *lock(&uses).entry(entry.materials.data_key[0]).or_default() += 1;
                     }
                 })
             })
@@ -355,8 +358,11 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        // 1,000 messages at 100 per key: at least 10 keys.
-        assert!(made.load(Ordering::Relaxed) >= 10);
+        // 1,000 messages at most 100 per data key, counted across the threads.
+        let uses = lock(&uses);
+        assert_eq!(uses.values().sum::<u64>(), 1000);
+        assert!(uses.values().all(|&n| n <= 100), "{uses:?}");
+        assert!(uses.len() >= 10);
     }
 
     #[test]
