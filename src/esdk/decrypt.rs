@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::context::{self, EncryptionContext, PUBLIC_KEY_KEY};
 use super::error::EsdkError;
 use super::keyring::Keyring;
-use super::message::{self, Limits, Message};
+use super::message::{self, BodyAad, Limits, Message};
 use super::suite::{self, MessageKey, Signature, Suite};
 
 /// The ESDK's commitment policies (`client-apis/client.md`).
@@ -73,12 +73,16 @@ pub fn decrypt_with_key(
     if !key.commits_to(header.suite_data) {
         return Err(EsdkError::Decrypt);
     }
-    let mut aad = Vec::with_capacity(header.body.len() + only_authenticated.len());
-    aad.extend_from_slice(header.body);
-    aad.extend_from_slice(only_authenticated);
-    key.open_append(header.iv, &aad, &[], header.tag, &mut Vec::new())?;
+    if only_authenticated.is_empty() {
+        key.verify_tag(header.iv, header.body, header.tag)?;
+    } else {
+        let mut aad = Vec::with_capacity(header.body.len() + only_authenticated.len());
+        aad.extend_from_slice(header.body);
+        aad.extend_from_slice(only_authenticated);
+        key.verify_tag(header.iv, &aad, header.tag)?;
+    }
     if let (Some(alg), Some(sig)) = (suite.signature, msg.signature) {
-        verify_signature(alg, &header.context, msg.signed, sig)?;
+        verify_signature(alg, header.context, msg.signed, sig)?;
     }
     let framed = msg.is_framed();
     let mut out = Zeroizing::new(Vec::with_capacity(msg.plaintext_len()));
@@ -87,25 +91,32 @@ pub fn decrypt_with_key(
         if framed && frame.iv != suite::frame_iv(frame.seq) {
             return Err(EsdkError::Decrypt);
         }
-        message::body_aad_into(
-            &mut aad,
+        let aad = BodyAad::new(
             header.message_id,
             frame.aad_label(framed),
             frame.seq,
             frame.ciphertext.len() as u64,
-        );
-        key.open_append(frame.iv, &aad, frame.ciphertext, frame.tag, &mut out)?;
+        )?;
+        key.open_append(
+            frame.iv,
+            aad.as_bytes(),
+            frame.ciphertext,
+            frame.tag,
+            &mut out,
+        )?;
     }
     Ok(out)
 }
 
 fn verify_signature(
     alg: Signature,
-    context: &EncryptionContext,
+    context: &[u8],
     signed: &[u8],
     sig: &[u8],
 ) -> Result<(), EsdkError> {
-    let public = context.get(PUBLIC_KEY_KEY).ok_or(EsdkError::Decrypt)?;
+    let (_, public) = context::pairs(context)
+        .find(|(k, _)| *k == PUBLIC_KEY_KEY.as_bytes())
+        .ok_or(EsdkError::Decrypt)?;
     let point = STANDARD.decode(public).map_err(|_| EsdkError::Decrypt)?;
     let (alg, point_len) = match alg {
         Signature::EcdsaP256Sha256 => (&signature::ECDSA_P256_SHA256_ASN1, 33),
@@ -155,36 +166,59 @@ impl<'k> Decryptor<'k> {
         reproduced: &EncryptionContext,
     ) -> Result<Decrypted, EsdkError> {
         let msg = message::parse(bytes, &self.limits)?;
-        let (full, only_auth, suite) = check_materials(&msg, reproduced, self.policy)?;
+        let m = check_materials(&msg, reproduced, self.policy)?;
         let data_key = self
             .keyring
-            .unwrap(suite, &context::serialize(&full)?, &msg.header.edks)?
+            .unwrap(m.suite, &m.full, &msg.header.edks)?
             .ok_or(EsdkError::Decrypt)?;
-        let plaintext = decrypt_with_key(&msg, &data_key, &context::serialize(&only_auth)?)?;
+        let plaintext = decrypt_with_key(&msg, &data_key, &m.only_authenticated)?;
         Ok(Decrypted {
             plaintext,
-            context: msg.header.context,
-            suite_id: suite.id,
+            context: m.stored,
+            suite_id: m.suite.id,
         })
     }
 }
 
-type Materials = (EncryptionContext, EncryptionContext, &'static Suite);
+/// What decryption needs of a message's encryption context once the reproduced context is merged in.
+pub struct Materials {
+    pub suite: &'static Suite,
+    /// The stored context.
+    pub stored: EncryptionContext,
+    /// The serialized context of the decryption materials (stored and reproduced pairs).
+    pub full: Vec<u8>,
+    /// The serialized pairs that are only authenticated, not stored.
+    pub only_authenticated: Vec<u8>,
+}
 
-/// The policy and Default CMM checks before any key is unwrapped.
+/// The commitment policy's check, and the Default CMM's on the verification key: a signed suite needs one in its
+/// stored context, an unsigned one must not carry one.
+pub fn check_suite(
+    msg: &Message<'_>,
+    policy: CommitmentPolicy,
+) -> Result<&'static Suite, EsdkError> {
+    let suite = msg.header.suite;
+    if !policy.allows_decrypt(suite)
+        || suite.signature.is_some() != context::has_key(msg.header.context, PUBLIC_KEY_KEY)
+    {
+        return Err(EsdkError::Decrypt);
+    }
+    Ok(suite)
+}
+
+/// The policy and Default CMM checks before any key is unwrapped, and the contexts they leave.
 pub fn check_materials(
     msg: &Message<'_>,
     reproduced: &EncryptionContext,
     policy: CommitmentPolicy,
 ) -> Result<Materials, EsdkError> {
-    let suite = msg.header.suite;
-    if !policy.allows_decrypt(suite) {
-        return Err(EsdkError::Decrypt);
-    }
-    // A signed suite needs its verification key, an unsigned one must not carry one.
-    if suite.signature.is_some() != msg.header.context.contains_key(PUBLIC_KEY_KEY) {
-        return Err(EsdkError::Decrypt);
-    }
-    let (full, only_auth) = merge_reproduced(&msg.header.context, reproduced)?;
-    Ok((full, only_auth, suite))
+    let suite = check_suite(msg, policy)?;
+    let stored = msg.header.context_map()?;
+    let (full, only_auth) = merge_reproduced(&stored, reproduced)?;
+    Ok(Materials {
+        suite,
+        full: context::serialize(&full)?,
+        only_authenticated: context::serialize(&only_auth)?,
+        stored,
+    })
 }

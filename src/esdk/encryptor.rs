@@ -8,11 +8,9 @@
 //! key is wrapped under the message's whole encryption context (the row included), which a raw keyring does
 //! locally at the cost of one AES-GCM (or RSA) operation.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aws_lc_rs::digest;
 use aws_lc_rs::encoding::{AsBigEndian, EcPublicKeyCompressedBin};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
@@ -20,14 +18,16 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
+use super::cache::{DecryptCache, EncryptCache, Materials};
 use super::context::{self, EncryptionContext, PUBLIC_KEY_KEY, RESERVED_PREFIX};
 use super::decrypt::{self, CommitmentPolicy, Decrypted};
 use super::error::EsdkError;
 use super::keyring::Keyring;
 use super::message::{
-    self, BODY_AAD_FINAL, BODY_AAD_FRAME, EncryptedDataKey, FINAL_FRAME_MARK, Limits,
+    self, BODY_AAD_FINAL, BODY_AAD_FRAME, BodyAad, EncryptedDataKey, FINAL_FRAME_MARK, Limits,
+    Message,
 };
-use super::suite::{self, IV_LEN, MessageKey, Suite, TAG_LEN};
+use super::suite::{self, COMMIT_KEY_LEN, IV_LEN, MessageKey, Suite, TAG_LEN};
 use crate::cell::format::MAX_PLAINTEXT_LEN;
 use crate::cell::{CacheLimits, Context, ROW_KEY};
 
@@ -35,6 +35,14 @@ use crate::cell::{CacheLimits, Context, ROW_KEY};
 pub const DEFAULT_FRAME_LEN: u32 = 4096;
 /// The largest frame length this encryptor writes (the ESDK's own maximum is 2^31 - 1).
 pub const MAX_FRAME_LEN: u32 = 1 << 26;
+
+/// Bytes of a version 2 header besides the context and the encrypted data keys: version, suite, message ID, the
+/// two length fields, content type, frame length, commit key and tag.
+const HEADER_FIXED_LEN: usize = 1 + 2 + 32 + 2 + 1 + 4 + COMMIT_KEY_LEN + TAG_LEN;
+/// The most a frame adds to its content: final-frame mark, sequence number, IV, length, tag.
+const FRAME_OVERHEAD: usize = 4 + 4 + IV_LEN + 4 + TAG_LEN;
+/// An ECDSA P-384 signature in DER and its length field.
+const SIGNATURE_MAX_LEN: usize = 2 + 104;
 
 /// Configures an [`EsdkEncryptor`].
 pub struct EsdkBuilder {
@@ -99,37 +107,13 @@ impl EsdkBuilder {
         if self.limits.max_encrypted_data_keys == 0 {
             return Err(EsdkError::NoDataKeys);
         }
-        Ok(EsdkEncryptor {
-            keyring: self.keyring,
-            suite: self.suite,
-            frame_len: self.frame_len,
-            cache_limits: self.cache,
-            limits: self.limits,
-            policy: self.policy,
-            encrypt_cache: Mutex::new(HashMap::new()),
-            decrypt_cache: Mutex::new(HashMap::new()),
-        })
+        Ok(EsdkEncryptor::new(self))
     }
 }
 
-/// What one cache entry shares between messages: the data key, for the signed suite the signing key, and for a
-/// keyring that calls a key service the encrypted data keys (bound to the entry's whole encryption context).
-struct Materials {
-    data_key: Zeroizing<Vec<u8>>,
-    signing: Option<(EcdsaKeyPair, String)>,
-    edks: Option<Vec<EncryptedDataKey>>,
-}
-
-struct EncryptEntry {
-    materials: Arc<Materials>,
-    created: Instant,
-    messages_left: u64,
-    bytes_left: u64,
-}
-
-struct DecryptEntry {
-    data_key: Arc<Zeroizing<Vec<u8>>>,
-    created: Instant,
+struct Caches {
+    encrypt: EncryptCache,
+    decrypt: DecryptCache,
 }
 
 /// Encrypts and decrypts ESDK messages. Thread-safe: share one per process.
@@ -140,8 +124,10 @@ pub struct EsdkEncryptor {
     cache_limits: CacheLimits,
     limits: Limits,
     policy: CommitmentPolicy,
-    encrypt_cache: Mutex<HashMap<Vec<u8>, EncryptEntry>>,
-    decrypt_cache: Mutex<HashMap<[u8; 32], DecryptEntry>>,
+    /// Boxed: an encryptor is often one variant of an enum beside much smaller ones.
+    caches: Box<Caches>,
+    /// The length of the last message's locally wrapped data keys, so the next message's buffer is sized once.
+    edk_len_hint: AtomicUsize,
 }
 
 impl std::fmt::Debug for EsdkEncryptor {
@@ -151,10 +137,6 @@ impl std::fmt::Debug for EsdkEncryptor {
             .field("frame_len", &self.frame_len)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn random<const N: usize>() -> Result<[u8; N], EsdkError> {
@@ -178,19 +160,26 @@ pub fn cell_context(context: &Context) -> Result<EncryptionContext, EsdkError> {
     Ok(ec)
 }
 
-/// The serialized encryption context of a message: `context` and, for a signed suite, its verification key.
-fn serialized_context(
-    context: &EncryptionContext,
-    signing: Option<&(EcdsaKeyPair, String)>,
-) -> Result<Vec<u8>, EsdkError> {
-    match signing {
-        Some((_, public)) => {
-            let mut full = context.clone();
-            full.insert(PUBLIC_KEY_KEY.to_owned(), public.clone());
-            context::serialize(&full)
-        }
-        None => context::serialize(context),
+/// The serialized ESDK context of a cell, and that of its scope, without building a map: the cell's canonical
+/// encodings are the ESDK's serialization of the same pairs (sorted by key bytes, 2-byte counts and lengths; a cell
+/// context is never empty), which `cell_encodings_are_the_esdk_serialization` checks.
+fn cell_serialized(context: &Context) -> Result<(&[u8], &[u8]), EsdkError> {
+    if context.row_bytes().is_some() && context.row().is_none() {
+        return Err(EsdkError::RowNotText);
     }
+    Ok((context.encoded(), context.encoded_scope()))
+}
+
+/// A new signing key of the signed suite and its compressed public point in base64.
+fn signing_key() -> Result<(EcdsaKeyPair, String), EsdkError> {
+    let pair =
+        EcdsaKeyPair::generate(&ECDSA_P384_SHA384_ASN1_SIGNING).map_err(|_| EsdkError::Random)?;
+    let point: EcPublicKeyCompressedBin<'_> = pair
+        .public_key()
+        .as_be_bytes()
+        .map_err(|_| EsdkError::Internal("public key"))?;
+    let encoded = STANDARD.encode(point.as_ref());
+    Ok((pair, encoded))
 }
 
 impl EsdkEncryptor {
@@ -202,6 +191,22 @@ impl EsdkEncryptor {
             cache: CacheLimits::default(),
             limits: Limits::default(),
             policy: CommitmentPolicy::default(),
+        }
+    }
+
+    fn new(b: EsdkBuilder) -> Self {
+        EsdkEncryptor {
+            caches: Box::new(Caches {
+                encrypt: EncryptCache::new(b.cache),
+                decrypt: DecryptCache::new(b.cache),
+            }),
+            keyring: b.keyring,
+            suite: b.suite,
+            frame_len: b.frame_len,
+            cache_limits: b.cache,
+            limits: b.limits,
+            policy: b.policy,
+            edk_len_hint: AtomicUsize::new(0),
         }
     }
 
@@ -231,28 +236,24 @@ impl EsdkEncryptor {
         let mut raw = random::<32>()?;
         let keyring = super::RawAesKeyring::new("atrest", "throwaway", &raw);
         zeroize::Zeroize::zeroize(&mut raw);
-        Ok(EsdkEncryptor {
+        Ok(EsdkEncryptor::new(EsdkBuilder {
             keyring: Arc::new(keyring?),
             suite: self.suite,
             frame_len: self.frame_len,
-            cache_limits: self.cache_limits,
+            cache: self.cache_limits,
             limits: self.limits,
             policy: self.policy,
-            encrypt_cache: Mutex::new(HashMap::new()),
-            decrypt_cache: Mutex::new(HashMap::new()),
-        })
+        }))
     }
 
     /// Encrypts one value of a cell: its context (row included) becomes the message's encryption context.
     pub fn encrypt_cell(&self, context: &Context, plaintext: &[u8]) -> Result<Vec<u8>, EsdkError> {
-        let ec = cell_context(context)?;
+        let (full, scope) = cell_serialized(context)?;
         if !self.keyring.wraps_locally() {
             // A key service binds the encrypted data key to the whole context, row included.
-            return self.encrypt(&ec, plaintext);
+            return self.seal(full, full, plaintext);
         }
-        let mut scope = ec.clone();
-        scope.remove(ROW_KEY);
-        self.encrypt_with(&ec, &context::serialize(&scope)?, plaintext)
+        self.seal(full, scope, plaintext)
     }
 
     /// Decrypts one value of a cell: the message's stored encryption context must be the cell's, exactly.
@@ -261,8 +262,19 @@ impl EsdkEncryptor {
         context: &Context,
         message: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, EsdkError> {
+        let (full, _) = cell_serialized(context).map_err(|_| EsdkError::Decrypt)?;
+        let msg = message::parse(message, &self.limits)?;
+        if msg.header.context == full {
+            // The stored context is the cell's, byte for byte (so canonical): nothing is only authenticated, and
+            // no map is built.
+            let suite = decrypt::check_suite(&msg, self.policy)?;
+            return self.with_data_key(suite, full, &msg, |key| {
+                decrypt::decrypt_with_key(&msg, key, &[])
+            });
+        }
+        // Another encoding of the same pairs, or a signed message (its stored context adds the verification key).
         let ec = cell_context(context).map_err(|_| EsdkError::Decrypt)?;
-        let decrypted = self.decrypt(message, &ec)?;
+        let decrypted = self.decrypt_parsed(&msg, &ec)?;
         let mut stored = decrypted.context;
         stored.remove(PUBLIC_KEY_KEY);
         if stored != ec {
@@ -277,7 +289,11 @@ impl EsdkEncryptor {
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, EsdkError> {
-        self.encrypt_with(context, &context::serialize(context)?, plaintext)
+        if let Some(k) = context.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
+            return Err(EsdkError::ReservedKey { key: k.clone() });
+        }
+        let serialized = context::serialize(context)?;
+        self.seal(&serialized, &serialized, plaintext)
     }
 
     /// Decrypts an ESDK message written by any ESDK (every suite the policy allows). `reproduced` is the context
@@ -288,88 +304,79 @@ impl EsdkEncryptor {
         reproduced: &EncryptionContext,
     ) -> Result<Decrypted, EsdkError> {
         let msg = message::parse(message, &self.limits)?;
-        let (full, only_auth, suite) = decrypt::check_materials(&msg, reproduced, self.policy)?;
-        let full = context::serialize(&full)?;
-        let data_key = self.data_key_for(suite, &full, &msg.header.edks)?;
-        let plaintext =
-            decrypt::decrypt_with_key(&msg, &data_key, &context::serialize(&only_auth)?)?;
+        self.decrypt_parsed(&msg, reproduced)
+    }
+
+    fn decrypt_parsed(
+        &self,
+        msg: &Message<'_>,
+        reproduced: &EncryptionContext,
+    ) -> Result<Decrypted, EsdkError> {
+        let m = decrypt::check_materials(msg, reproduced, self.policy)?;
+        let plaintext = self.with_data_key(m.suite, &m.full, msg, |key| {
+            decrypt::decrypt_with_key(msg, key, &m.only_authenticated)
+        })?;
         Ok(Decrypted {
             plaintext,
-            context: msg.header.context,
-            suite_id: suite.id,
+            context: m.stored,
+            suite_id: m.suite.id,
         })
     }
 
-    /// The data key of a message: from the decryption cache (keyed by suite, encrypted data keys and context, as
-    /// the ESDK's caching CMM does) or from the keyring.
-    fn data_key_for(
+    /// Runs `f` with the data key of a message: unwrapped on the spot by a keyring that does so as cheaply as a
+    /// lookup, else from the decryption cache or the keyring.
+    fn with_data_key<R>(
         &self,
         suite: &'static Suite,
         context: &[u8],
-        edks: &[message::EdkRef<'_>],
-    ) -> Result<Arc<Zeroizing<Vec<u8>>>, EsdkError> {
-        let mut d = digest::Context::new(&digest::SHA256);
-        d.update(&suite.id.to_be_bytes());
-        for edk in edks {
-            for part in [edk.provider_id, edk.provider_info, edk.ciphertext] {
-                d.update(&(part.len() as u64).to_be_bytes());
-                d.update(part);
-            }
-        }
-        d.update(context);
-        let mut id = [0u8; 32];
-        id.copy_from_slice(d.finish().as_ref());
-        let now = Instant::now();
-        if let Some(e) = lock(&self.decrypt_cache).get(&id)
-            && now.duration_since(e.created) < self.cache_limits.max_age
-        {
-            return Ok(Arc::clone(&e.data_key));
-        }
-        let key = Arc::new(
+        msg: &Message<'_>,
+        f: impl FnOnce(&[u8]) -> Result<R, EsdkError>,
+    ) -> Result<R, EsdkError> {
+        let edks = &msg.header.edks;
+        let unwrap = || {
             self.keyring
                 .unwrap(suite, context, edks)?
-                .ok_or(EsdkError::Decrypt)?,
-        );
-        let mut cache = lock(&self.decrypt_cache);
-        let max_age = self.cache_limits.max_age;
-        cache.retain(|_, e| now.duration_since(e.created) < max_age);
-        if cache.len() >= self.cache_limits.max_entries
-            && let Some(oldest) = cache.iter().min_by_key(|(_, e)| e.created).map(|(k, _)| *k)
-        {
-            cache.remove(&oldest);
+                .ok_or(EsdkError::Decrypt)
+        };
+        if self.keyring.unwraps_cheaply() {
+            return f(&unwrap()?);
         }
-        cache.insert(
-            id,
-            DecryptEntry {
-                data_key: Arc::clone(&key),
-                created: now,
-            },
-        );
-        Ok(key)
+        f(&self
+            .caches
+            .decrypt
+            .data_key(suite.id, context, edks, unwrap)?)
     }
 
-    /// A new data key (from the keyring when it calls a key service, else random), with the signing key of a signed
-    /// suite and, from a key service, the encrypted data keys bound to `context`.
-    fn new_materials(&self, context: &EncryptionContext) -> Result<Materials, EsdkError> {
+    /// New materials for messages under the serialized `scope` (the whole context when the keyring does not wrap
+    /// locally): a data key (from the keyring when it calls a key service, else random), the signing key of a signed
+    /// suite and, from a key service, the encrypted data keys.
+    fn new_materials(&self, scope: &[u8]) -> Result<Materials, EsdkError> {
+        if let Some((k, _)) =
+            context::pairs(scope).find(|(k, _)| k.starts_with(RESERVED_PREFIX.as_bytes()))
+        {
+            return Err(EsdkError::ReservedKey {
+                key: String::from_utf8_lossy(k).into_owned(),
+            });
+        }
         let signing = match self.suite.signature {
-            Some(_) => {
-                let pair = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_ASN1_SIGNING)
-                    .map_err(|_| EsdkError::Random)?;
-                let point: EcPublicKeyCompressedBin<'_> = pair
-                    .public_key()
-                    .as_be_bytes()
-                    .map_err(|_| EsdkError::Internal("public key"))?;
-                let encoded = STANDARD.encode(point.as_ref());
-                Some((pair, encoded))
-            }
+            Some(_) => Some(signing_key()?),
             None => None,
         };
-        let (data_key, edks) = if self.keyring.wraps_locally() {
+        let (data_key, edk_section) = if self.keyring.wraps_locally() {
             (Zeroizing::new(random::<32>()?.to_vec()), None)
         } else {
-            let serialized = serialized_context(context, signing.as_ref())?;
+            let mut serialized = Vec::new();
+            match &signing {
+                Some((_, public)) => {
+                    context::serialize_with(scope, PUBLIC_KEY_KEY, public, &mut serialized)?;
+                }
+                None => serialized.extend_from_slice(scope),
+            }
             let (key, edks) = self.keyring.generate(self.suite, &serialized)?;
-            (key, Some(edks))
+            let refs: Vec<_> = edks.iter().map(EncryptedDataKey::as_ref).collect();
+            let mut section = Vec::new();
+            message::write_edks(&mut section, &refs)?;
+            (key, Some(section))
         };
         if data_key.len() != self.suite.key_len {
             return Err(EsdkError::Internal("data key length"));
@@ -377,122 +384,82 @@ impl EsdkEncryptor {
         Ok(Materials {
             data_key,
             signing,
-            edks,
+            edk_section,
         })
     }
 
-    /// Takes one message of `len` bytes from the cache entry of `scope`, or makes a new entry for messages under
-    /// `context` (which `scope` identifies whole when the keyring does not wrap locally).
-    fn reserve(
-        &self,
-        scope: &[u8],
-        context: &EncryptionContext,
-        len: usize,
-    ) -> Result<Arc<Materials>, EsdkError> {
-        let now = Instant::now();
-        let len = len as u64;
-        let limits = self.cache_limits;
-        {
-            let mut cache = lock(&self.encrypt_cache);
-            if let Some(e) = cache.get_mut(scope) {
-                if now.duration_since(e.created) < limits.max_age
-                    && e.messages_left > 0
-                    && e.bytes_left >= len
-                {
-                    e.messages_left -= 1;
-                    e.bytes_left -= len;
-                    return Ok(Arc::clone(&e.materials));
-                }
-                cache.remove(scope);
-            }
-        }
-        // New materials are made without the lock, so a slow key service (or a signing key) does not stall the
-        // writers of other contexts; writers racing on one context each make an entry, and the last one stays.
-        let materials = Arc::new(self.new_materials(context)?);
-        let mut cache = lock(&self.encrypt_cache);
-        if cache.len() >= limits.max_entries
-            && !cache.contains_key(scope)
-            && let Some(oldest) = cache
-                .iter()
-                .min_by_key(|(_, e)| e.created)
-                .map(|(k, _)| k.clone())
-        {
-            cache.remove(&oldest);
-        }
-        cache.insert(
-            scope.to_vec(),
-            EncryptEntry {
-                materials: Arc::clone(&materials),
-                created: now,
-                messages_left: limits.max_messages.saturating_sub(1),
-                bytes_left: limits.max_bytes.saturating_sub(len),
-            },
-        );
-        Ok(materials)
-    }
-
-    fn encrypt_with(
-        &self,
-        context: &EncryptionContext,
-        scope: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, EsdkError> {
+    /// Writes one message under the serialized context `full`, with the cached data key of the serialized `scope`.
+    fn seal(&self, full: &[u8], scope: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, EsdkError> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(EsdkError::TooLarge {
                 len: plaintext.len(),
                 max: MAX_PLAINTEXT_LEN,
             });
         }
-        if let Some(k) = context.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
-            return Err(EsdkError::ReservedKey { key: k.clone() });
-        }
-        let mut cache_key = Vec::with_capacity(2 + scope.len());
-        cache_key.extend_from_slice(&self.suite.id.to_be_bytes());
-        cache_key.extend_from_slice(scope);
-        let materials = self.reserve(&cache_key, context, plaintext.len())?;
-
-        let serialized = serialized_context(context, materials.signing.as_ref())?;
-        let wrapped;
-        let edks = match &materials.edks {
-            Some(edks) => edks,
-            None => {
-                wrapped =
-                    self.keyring
-                        .wrap(self.suite, &serialized, materials.data_key.as_slice())?;
-                &wrapped
-            }
-        };
-        let edk_refs: Vec<_> = edks.iter().map(|e| e.as_ref()).collect();
-        let message_id = random::<32>()?;
-        let key = MessageKey::derive(self.suite, materials.data_key.as_slice(), &message_id)?;
+        let entry = self
+            .caches
+            .encrypt
+            .reserve(scope, plaintext.len(), || self.new_materials(scope))?;
+        let materials = &entry.materials;
+        // One call to the generator for the message ID and the IV of a locally wrapped data key.
+        let fresh = random::<{ 32 + IV_LEN }>()?;
+        let (message_id, iv) = fresh.split_at(32);
+        let mut wrap_iv = [0u8; IV_LEN];
+        wrap_iv.copy_from_slice(iv);
+        let key = MessageKey::derive(self.suite, materials.data_key.as_slice(), message_id)?;
         let commit = key.commit_key().ok_or(EsdkError::Internal("commit key"))?;
 
         let frame = self.frame_len as usize;
         let frames = plaintext.len() / frame + 1;
+        let public_pair = materials
+            .signing
+            .as_ref()
+            .map_or(0, |(_, p)| 4 + PUBLIC_KEY_KEY.len() + p.len());
+        let edk_len = match &materials.edk_section {
+            Some(section) => section.len(),
+            None => self.edk_len_hint.load(Ordering::Relaxed),
+        };
         let mut out = Vec::with_capacity(
-            128 + serialized.len()
-                + edks
-                    .iter()
-                    .map(|e| 6 + e.ciphertext.len() + e.provider_info.len() + e.provider_id.len())
-                    .sum::<usize>()
+            HEADER_FIXED_LEN
+                + full.len()
+                + public_pair
+                + edk_len
                 + plaintext.len()
-                + frames * (4 + 4 + IV_LEN + 4 + TAG_LEN)
-                + 2
-                + 104,
+                + frames * FRAME_OVERHEAD
+                + if materials.signing.is_some() {
+                    SIGNATURE_MAX_LEN
+                } else {
+                    0
+                },
         );
-        message::write_v2_header_body(
-            &mut out,
-            self.suite,
-            &message_id,
-            &serialized,
-            &edk_refs,
-            self.frame_len,
-            commit,
-        )?;
-        let header_len = out.len();
-        let mut aad = out.clone();
-        key.seal_append([0; IV_LEN], &aad, &[], &mut out)?;
-        debug_assert_eq!(out.len(), header_len + TAG_LEN);
+        let stored;
+        let stored_context = match &materials.signing {
+            Some((_, public)) => {
+                let mut with_key = Vec::with_capacity(full.len() + public_pair + 2);
+                context::serialize_with(full, PUBLIC_KEY_KEY, public, &mut with_key)?;
+                stored = with_key;
+                &stored[..]
+            }
+            None => full,
+        };
+        message::write_v2_header_start(&mut out, self.suite, message_id, stored_context)?;
+        match &materials.edk_section {
+            Some(section) => out.extend_from_slice(section),
+            None => {
+                let at = out.len();
+                self.keyring.wrap_into(
+                    self.suite,
+                    stored_context,
+                    materials.data_key.as_slice(),
+                    wrap_iv,
+                    &mut out,
+                )?;
+                self.edk_len_hint.store(out.len() - at, Ordering::Relaxed);
+            }
+        }
+        message::write_v2_header_end(&mut out, self.frame_len, commit);
+        let tag = key.tag([0; IV_LEN], &out)?;
+        out.extend_from_slice(&tag);
 
         // Regular frames while more than one frame remains; the final frame holds the rest (possibly nothing).
         let mut seq: u32 = 1;
@@ -501,14 +468,8 @@ impl EsdkEncryptor {
             let (chunk, tail) = rest.split_at(frame);
             out.extend_from_slice(&seq.to_be_bytes());
             out.extend_from_slice(&suite::frame_iv(seq));
-            message::body_aad_into(
-                &mut aad,
-                &message_id,
-                BODY_AAD_FRAME,
-                seq,
-                chunk.len() as u64,
-            );
-            key.seal_append(suite::frame_iv(seq), &aad, chunk, &mut out)?;
+            let aad = BodyAad::new(message_id, BODY_AAD_FRAME, seq, chunk.len() as u64)?;
+            key.seal_append(suite::frame_iv(seq), aad.as_bytes(), chunk, &mut out)?;
             seq = seq
                 .checked_add(1)
                 .ok_or(EsdkError::Internal("frame count"))?;
@@ -518,14 +479,8 @@ impl EsdkEncryptor {
         out.extend_from_slice(&seq.to_be_bytes());
         out.extend_from_slice(&suite::frame_iv(seq));
         out.extend_from_slice(&(rest.len() as u32).to_be_bytes());
-        message::body_aad_into(
-            &mut aad,
-            &message_id,
-            BODY_AAD_FINAL,
-            seq,
-            rest.len() as u64,
-        );
-        key.seal_append(suite::frame_iv(seq), &aad, rest, &mut out)?;
+        let aad = BodyAad::new(message_id, BODY_AAD_FINAL, seq, rest.len() as u64)?;
+        key.seal_append(suite::frame_iv(seq), aad.as_bytes(), rest, &mut out)?;
 
         if let Some((pair, _)) = &materials.signing {
             let sig = pair
@@ -641,6 +596,8 @@ mod tests {
 
     #[test]
     fn cache_entry_is_retired_by_message_count() {
+        // The encrypted data key is wrapped per message, so the data key shows in what it decrypts to: count the
+        // distinct data keys that the keyring unwraps.
         let limits = CacheLimits {
             max_messages: 2,
             ..CacheLimits::default()
@@ -649,23 +606,156 @@ mod tests {
             .cache_limits(limits)
             .build()
             .unwrap();
-        let key = |e: &EsdkEncryptor| {
-            let m = e.reserve(b"scope", &EncryptionContext::new(), 1).unwrap();
-            m.data_key.to_vec()
+        let data_key = |e: &EsdkEncryptor| {
+            let msg = e.encrypt(&ec(&[("a", "b")]), b"x").unwrap();
+            let parsed = message::parse(&msg, &Limits::default()).unwrap();
+            keyring()
+                .unwrap(e.suite, parsed.header.context, &parsed.header.edks)
+                .unwrap()
+                .unwrap()
+                .to_vec()
         };
-        let a = key(&e);
-        assert_eq!(key(&e), a);
-        assert_ne!(key(&e), a);
+        let a = data_key(&e);
+        assert_eq!(data_key(&e), a);
+        assert_ne!(data_key(&e), a);
         let aged = EsdkEncryptor::builder(keyring())
             .cache_limits(CacheLimits {
-                max_age: Duration::from_nanos(1),
+                max_age: Duration::from_millis(1),
                 ..CacheLimits::default()
             })
             .build()
             .unwrap();
-        let b = key(&aged);
-        std::thread::sleep(Duration::from_millis(2));
-        assert_ne!(key(&aged), b);
+        let b = data_key(&aged);
+        std::thread::sleep(Duration::from_millis(3));
+        assert_ne!(data_key(&aged), b);
+    }
+
+    #[test]
+    fn cell_encodings_are_the_esdk_serialization() {
+        let contexts = [
+            Context::new("users", "ssn").unwrap(),
+            Context::new("users", "ssn")
+                .unwrap()
+                .with_row("42")
+                .unwrap(),
+            Context::new("t", "c")
+                .unwrap()
+                .with("aaa", "first")
+                .unwrap()
+                .with("atrest", "between")
+                .unwrap()
+                .with("b", "")
+                .unwrap()
+                .with("zzz", "last")
+                .unwrap()
+                .with_row("row 7")
+                .unwrap(),
+        ];
+        for ctx in contexts {
+            let full = cell_context(&ctx).unwrap();
+            let mut scope = full.clone();
+            scope.remove(ROW_KEY);
+            let (encoded, encoded_scope) = cell_serialized(&ctx).unwrap();
+            assert_eq!(encoded, context::serialize(&full).unwrap(), "{ctx:?}");
+            assert_eq!(
+                encoded_scope,
+                context::serialize(&scope).unwrap(),
+                "{ctx:?}"
+            );
+        }
+        let bytes = Context::new("t", "c")
+            .unwrap()
+            .with_row_bytes(vec![0xff])
+            .unwrap();
+        assert_eq!(cell_serialized(&bytes).unwrap_err(), EsdkError::RowNotText);
+    }
+
+    #[test]
+    fn one_scope_key_still_binds_each_cells_context() {
+        let e = EsdkEncryptor::builder(keyring()).build().unwrap();
+        let a = Context::new("users", "ssn").unwrap().with_row("1").unwrap();
+        let b = Context::new("users", "ssn").unwrap().with_row("2").unwrap();
+        let other_column = Context::new("users", "dob").unwrap().with_row("1").unwrap();
+        let tenant = Context::new("users", "ssn")
+            .unwrap()
+            .with("tenant", "x")
+            .unwrap()
+            .with_row("1")
+            .unwrap();
+        let ma = e.encrypt_cell(&a, b"va").unwrap();
+        let mb = e.encrypt_cell(&b, b"vb").unwrap();
+        assert_eq!(&*e.decrypt_cell(&a, &ma).unwrap(), b"va");
+        assert_eq!(&*e.decrypt_cell(&b, &mb).unwrap(), b"vb");
+        for wrong in [&b, &other_column, &tenant] {
+            assert_eq!(e.decrypt_cell(wrong, &ma).unwrap_err(), EsdkError::Decrypt);
+        }
+        // The fast path's messages are the general path's: both decrypt each other's.
+        let map = cell_context(&a).unwrap();
+        assert_eq!(&*e.decrypt(&ma, &map).unwrap().plaintext, b"va");
+        let general = e.encrypt(&map, b"vg").unwrap();
+        assert_eq!(&*e.decrypt_cell(&a, &general).unwrap(), b"vg");
+        assert_eq!(
+            e.decrypt_cell(&b, &general).unwrap_err(),
+            EsdkError::Decrypt
+        );
+        // A free key the ESDK reserves is refused on the cell path too.
+        let reserved = Context::new("users", "ssn")
+            .unwrap()
+            .with("aws-crypto-x", "1")
+            .unwrap();
+        assert!(matches!(
+            e.encrypt_cell(&reserved, b"v"),
+            Err(EsdkError::ReservedKey { .. })
+        ));
+    }
+
+    /// A message under `ctx` written by hand (the writer refuses some contexts that a forger need not).
+    fn forge(e: &EsdkEncryptor, ctx: &Context) -> Vec<u8> {
+        let (full, _) = cell_serialized(ctx).unwrap();
+        let data_key = [9u8; 32];
+        let id = [1u8; 32];
+        let key = MessageKey::derive(e.suite, &data_key, &id).unwrap();
+        let mut msg = Vec::new();
+        message::write_v2_header_start(&mut msg, e.suite, &id, full).unwrap();
+        keyring()
+            .wrap_into(e.suite, full, &data_key, [2; IV_LEN], &mut msg)
+            .unwrap();
+        message::write_v2_header_end(&mut msg, 4096, key.commit_key().unwrap());
+        let tag = key.tag([0; IV_LEN], &msg).unwrap();
+        msg.extend_from_slice(&tag);
+        msg.extend_from_slice(&FINAL_FRAME_MARK.to_be_bytes());
+        msg.extend_from_slice(&1u32.to_be_bytes());
+        msg.extend_from_slice(&suite::frame_iv(1));
+        msg.extend_from_slice(&1u32.to_be_bytes());
+        let aad = BodyAad::new(&id, BODY_AAD_FINAL, 1, 1).unwrap();
+        key.seal_append(suite::frame_iv(1), aad.as_bytes(), b"v", &mut msg)
+            .unwrap();
+        msg
+    }
+
+    #[test]
+    fn unsigned_message_with_a_verification_key_is_refused_on_the_cell_path() {
+        let e = EsdkEncryptor::builder(keyring()).build().unwrap();
+        let cell = |name: &str| {
+            Context::new("t", "c")
+                .unwrap()
+                .with(name, "x")
+                .unwrap()
+                .with_row("1")
+                .unwrap()
+        };
+        let ordinary = cell("aws-crypto-publi");
+        assert_eq!(
+            &*e.decrypt_cell(&ordinary, &forge(&e, &ordinary)).unwrap(),
+            b"v"
+        );
+        let verification_key = cell(PUBLIC_KEY_KEY);
+        assert!(e.encrypt_cell(&verification_key, b"v").is_err());
+        assert_eq!(
+            e.decrypt_cell(&verification_key, &forge(&e, &verification_key))
+                .unwrap_err(),
+            EsdkError::Decrypt
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use super::error::EsdkError;
-use super::message::{EdkRef, EncryptedDataKey};
-use super::suite::{IV_LEN, Suite, TAG_LEN};
+use super::message::{self, EdkRef, EncryptedDataKey};
+use super::suite::{self, IV_LEN, Suite, TAG_LEN};
 
 /// A data key and its encrypted data keys, as a keyring generates them.
 pub type Generated = (Zeroizing<Vec<u8>>, Vec<EncryptedDataKey>);
@@ -45,6 +45,23 @@ pub trait Keyring: Send + Sync {
         data_key: &[u8],
     ) -> Result<Vec<EncryptedDataKey>, EsdkError>;
 
+    /// Appends the header section of [`Keyring::wrap`]'s encrypted data keys (the count, then each key) to `out`.
+    /// `iv` is 12 fresh bytes from the operating system's generator, drawn with the message ID, for a keyring that
+    /// needs a random IV; a keyring that writes in place overrides this to skip the intermediate buffers.
+    fn wrap_into(
+        &self,
+        suite: &Suite,
+        context: &[u8],
+        data_key: &[u8],
+        iv: [u8; IV_LEN],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EsdkError> {
+        let _ = iv;
+        let edks = self.wrap(suite, context, data_key)?;
+        let refs: Vec<_> = edks.iter().map(EncryptedDataKey::as_ref).collect();
+        message::write_edks(out, &refs)
+    }
+
     /// Unwraps the first encrypted data key this keyring can: `None` when it can unwrap none of them, an error only
     /// when a key service failed for a reason unrelated to the message (unreachable, throttled, a disabled key).
     fn unwrap(
@@ -58,6 +75,12 @@ pub trait Keyring: Send + Sync {
     /// and an encryptor then caches its encrypted data keys with the data key, per whole encryption context.
     fn wraps_locally(&self) -> bool {
         true
+    }
+
+    /// Whether [`Keyring::unwrap`] costs no more than a cache lookup (one AES-GCM open under a key in memory): an
+    /// encryptor then unwraps every message's data key instead of caching it. False for RSA and key services.
+    fn unwraps_cheaply(&self) -> bool {
+        false
     }
 }
 
@@ -151,21 +174,44 @@ impl Keyring for RawAesKeyring {
         SystemRandom::new()
             .fill(&mut iv)
             .map_err(|_| EsdkError::Random)?;
-        let mut ciphertext = data_key.to_vec();
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(iv),
-                Aad::from(context),
-                &mut ciphertext,
-            )
-            .map_err(|_| EsdkError::Internal("wrap"))?;
-        ciphertext.extend_from_slice(tag.as_ref());
+        let mut ciphertext = Vec::with_capacity(data_key.len() + TAG_LEN);
+        suite::seal_append(&self.key, iv, context, data_key, &mut ciphertext)?;
         Ok(vec![EncryptedDataKey {
             provider_id: self.namespace.as_bytes().to_vec(),
             provider_info: self.info(&iv),
             ciphertext,
         }])
+    }
+
+    /// One encrypted data key written in place: the data key is sealed where its ciphertext goes.
+    fn wrap_into(
+        &self,
+        _suite: &Suite,
+        context: &[u8],
+        data_key: &[u8],
+        iv: [u8; IV_LEN],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EsdkError> {
+        out.extend_from_slice(&1u16.to_be_bytes());
+        message::put_u16_bytes(out, self.namespace.as_bytes())?;
+        let info_len = self.name.len() + 8 + IV_LEN;
+        out.extend_from_slice(
+            &u16::try_from(info_len)
+                .map_err(|_| EsdkError::Internal("key name length"))?
+                .to_be_bytes(),
+        );
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(&AES_TAG_BITS.to_be_bytes());
+        out.extend_from_slice(&(IV_LEN as u32).to_be_bytes());
+        out.extend_from_slice(&iv);
+        let sealed_len = u16::try_from(data_key.len() + TAG_LEN)
+            .map_err(|_| EsdkError::Internal("data key length"))?;
+        out.extend_from_slice(&sealed_len.to_be_bytes());
+        suite::seal_append(&self.key, iv, context, data_key, out)
+    }
+
+    fn unwraps_cheaply(&self) -> bool {
+        true
     }
 
     fn unwrap(
@@ -374,6 +420,10 @@ impl Keyring for MultiKeyring {
 
     fn wraps_locally(&self) -> bool {
         self.children.iter().all(|c| c.wraps_locally())
+    }
+
+    fn unwraps_cheaply(&self) -> bool {
+        self.children.iter().all(|c| c.unwraps_cheaply())
     }
 
     fn wrap(

@@ -71,7 +71,8 @@ pub struct Header<'a> {
     pub version: u8,
     pub suite: &'static Suite,
     pub message_id: &'a [u8],
-    pub context: EncryptionContext,
+    /// The serialized encryption context as stored (checked by [`context::validate`]).
+    pub context: &'a [u8],
     pub edks: Vec<EdkRef<'a>>,
     /// Zero for a non-framed body.
     pub frame_len: u32,
@@ -82,6 +83,13 @@ pub struct Header<'a> {
     /// The IV of the header authentication (zero in version 2).
     pub iv: [u8; IV_LEN],
     pub tag: &'a [u8],
+}
+
+impl Header<'_> {
+    /// The stored encryption context as a map.
+    pub fn context_map(&self) -> Result<EncryptionContext, EsdkError> {
+        context::parse(self.context)
+    }
 }
 
 /// One frame, or the whole non-framed body.
@@ -168,12 +176,15 @@ pub fn parse_header<'a>(r: &mut Reader<'a>, limits: &Limits) -> Result<Header<'a
         2 => {}
         _ => return Err(EsdkError::Decrypt),
     }
-    let suite = suite::by_id(r.u16()?).ok_or(EsdkError::Decrypt)?;
+    let Some(suite) = suite::by_id(r.u16()?) else {
+        return Err(EsdkError::Decrypt);
+    };
     if suite.message_version() != version {
         return Err(EsdkError::Decrypt);
     }
     let message_id = r.take(suite.message_id_len())?;
-    let context = context::parse(r.bytes_u16()?)?;
+    let context = r.bytes_u16()?;
+    context::validate(context)?;
     let count = r.u16()?;
     if count == 0 || count > limits.max_encrypted_data_keys {
         return Err(EsdkError::Decrypt);
@@ -284,56 +295,100 @@ fn parse_frames<'a>(
         if is_final {
             return Ok(frames);
         }
-        expected = expected.checked_add(1).ok_or(EsdkError::Decrypt)?;
+        let Some(next) = expected.checked_add(1) else {
+            return Err(EsdkError::Decrypt);
+        };
+        expected = next;
     }
 }
 
-/// The body AAD of a frame: message id || content string || sequence number || content length.
-pub fn body_aad_into(
-    out: &mut Vec<u8>,
-    message_id: &[u8],
-    label: &[u8],
-    seq: u32,
-    content_len: u64,
-) {
-    out.clear();
-    out.extend_from_slice(message_id);
-    out.extend_from_slice(label);
-    out.extend_from_slice(&seq.to_be_bytes());
-    out.extend_from_slice(&content_len.to_be_bytes());
+/// The longest message ID (version 2) and content string (the single block's, checked below), the sequence number
+/// and the content length.
+const MAX_BODY_AAD_LEN: usize = 32 + BODY_AAD_SINGLE.len() + 4 + 8;
+const _: () = assert!(
+    BODY_AAD_SINGLE.len() >= BODY_AAD_FINAL.len() && BODY_AAD_SINGLE.len() >= BODY_AAD_FRAME.len()
+);
+
+/// The body AAD of a frame, on the stack: message id || content string || sequence number || content length.
+pub struct BodyAad {
+    bytes: [u8; MAX_BODY_AAD_LEN],
+    len: usize,
 }
 
-/// Writes a version 2 header body (everything the header tag covers) for a framed message.
-pub fn write_v2_header_body(
+impl BodyAad {
+    pub fn new(
+        message_id: &[u8],
+        label: &[u8],
+        seq: u32,
+        content_len: u64,
+    ) -> Result<Self, EsdkError> {
+        let mut aad = BodyAad {
+            bytes: [0; MAX_BODY_AAD_LEN],
+            len: 0,
+        };
+        for part in [
+            message_id,
+            label,
+            &seq.to_be_bytes(),
+            &content_len.to_be_bytes(),
+        ] {
+            let Some(dst) = aad.bytes.get_mut(aad.len..aad.len + part.len()) else {
+                return Err(EsdkError::Internal("body AAD length"));
+            };
+            dst.copy_from_slice(part);
+            aad.len += part.len();
+        }
+        Ok(aad)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Writes the start of a version 2 header: version, suite, message ID and the serialized context; the encrypted
+/// data keys ([`write_edks`]) and [`write_v2_header_end`] follow.
+pub fn write_v2_header_start(
     out: &mut Vec<u8>,
     suite: &Suite,
     message_id: &[u8],
     serialized_context: &[u8],
-    edks: &[EdkRef<'_>],
-    frame_len: u32,
-    commit_key: &[u8],
 ) -> Result<(), EsdkError> {
     out.push(2);
     out.extend_from_slice(&suite.id.to_be_bytes());
     out.extend_from_slice(message_id);
-    put_u16_bytes(out, serialized_context)?;
+    put_u16_bytes(out, serialized_context)
+}
+
+/// Writes the encrypted data key section: the count, then each key.
+pub fn write_edks(out: &mut Vec<u8>, edks: &[EdkRef<'_>]) -> Result<(), EsdkError> {
     let count = u16::try_from(edks.len()).map_err(|_| EsdkError::TooManyDataKeys {
         count: edks.len(),
         max: usize::from(u16::MAX),
     })?;
     out.extend_from_slice(&count.to_be_bytes());
     for edk in edks {
-        for part in [edk.provider_id, edk.provider_info, edk.ciphertext] {
-            put_u16_bytes(out, part)?;
-        }
+        write_edk(out, edk)?;
     }
-    out.push(2);
-    out.extend_from_slice(&frame_len.to_be_bytes());
-    out.extend_from_slice(commit_key);
     Ok(())
 }
 
-fn put_u16_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), EsdkError> {
+/// Writes one encrypted data key.
+pub fn write_edk(out: &mut Vec<u8>, edk: &EdkRef<'_>) -> Result<(), EsdkError> {
+    for part in [edk.provider_id, edk.provider_info, edk.ciphertext] {
+        put_u16_bytes(out, part)?;
+    }
+    Ok(())
+}
+
+/// Ends a version 2 header body (everything the header tag covers) of a framed message.
+pub fn write_v2_header_end(out: &mut Vec<u8>, frame_len: u32, commit_key: &[u8]) {
+    out.push(2);
+    out.extend_from_slice(&frame_len.to_be_bytes());
+    out.extend_from_slice(commit_key);
+}
+
+pub fn put_u16_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), EsdkError> {
     let len =
         u16::try_from(bytes.len()).map_err(|_| EsdkError::Internal("field over 65535 bytes"))?;
     out.extend_from_slice(&len.to_be_bytes());

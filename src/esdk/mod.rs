@@ -10,6 +10,7 @@
 //! Every decryption failure of a message is the one opaque [`EsdkError::Decrypt`]; a key service failing for every
 //! message alike (AWS KMS unreachable or throttled) is its own error.
 
+mod cache;
 mod context;
 mod decrypt;
 mod encryptor;

@@ -17,8 +17,14 @@ impl<'a> Reader<'a> {
     }
 
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], EsdkError> {
-        let end = self.pos.checked_add(n).ok_or(EsdkError::Decrypt)?;
-        let out = self.bytes.get(self.pos..end).ok_or(EsdkError::Decrypt)?;
+        // `let else` rather than `ok_or`: an error value made eagerly is dropped on every read, a cost on the hot path.
+        let Some((end, out)) = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| Some((end, self.bytes.get(self.pos..end)?)))
+        else {
+            return Err(EsdkError::Decrypt);
+        };
         self.pos = end;
         Ok(out)
     }

@@ -165,7 +165,9 @@ impl MessageKey {
         }
         let id = suite.id.to_be_bytes();
         let mut enc = Zeroizing::new([0u8; 32]);
-        let enc = enc.get_mut(..suite.key_len).ok_or(EsdkError::Decrypt)?;
+        let Some(enc) = enc.get_mut(..suite.key_len) else {
+            return Err(EsdkError::Decrypt);
+        };
         let mut commit = None;
         match suite.kdf {
             Kdf::Identity => enc.copy_from_slice(data_key),
@@ -242,6 +244,30 @@ impl MessageKey {
         }
     }
 
+    /// The tag of `aad` alone (the header authentication of version 2).
+    pub fn tag(&self, iv: [u8; IV_LEN], aad: &[u8]) -> Result<[u8; TAG_LEN], EsdkError> {
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(aad), &mut [])
+            .map_err(|_| EsdkError::Internal("seal"))?;
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    /// Checks the tag of `aad` alone (the header authentication).
+    pub fn verify_tag(&self, iv: [u8; IV_LEN], aad: &[u8], tag: &[u8]) -> Result<(), EsdkError> {
+        let mut buf = [0u8; TAG_LEN];
+        if tag.len() != TAG_LEN {
+            return Err(EsdkError::Decrypt);
+        }
+        buf.copy_from_slice(tag);
+        self.key
+            .open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(aad), &mut buf)
+            .map(|_| ())
+            .map_err(|_| EsdkError::Decrypt)
+    }
+
     /// Encrypts `plaintext` appended to `out` and appends the tag.
     pub fn seal_append(
         &self,
@@ -250,18 +276,28 @@ impl MessageKey {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), EsdkError> {
-        let start = out.len();
-        out.extend_from_slice(plaintext);
-        let buf = out
-            .get_mut(start..)
-            .ok_or(EsdkError::Internal("seal buffer"))?;
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(aad), buf)
-            .map_err(|_| EsdkError::Internal("seal"))?;
-        out.extend_from_slice(tag.as_ref());
-        Ok(())
+        seal_append(&self.key, iv, aad, plaintext, out)
     }
+}
+
+/// AES-GCM: encrypts `plaintext` appended to `out` (in place, no intermediate buffer) and appends the tag.
+pub fn seal_append(
+    key: &LessSafeKey,
+    iv: [u8; IV_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EsdkError> {
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let buf = out
+        .get_mut(start..)
+        .ok_or(EsdkError::Internal("seal buffer"))?;
+    let tag = key
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(aad), buf)
+        .map_err(|_| EsdkError::Internal("seal"))?;
+    out.extend_from_slice(tag.as_ref());
+    Ok(())
 }
 
 /// The IV of frame `seq`: the sequence number, left padded with zeros.

@@ -48,7 +48,7 @@ proptest! {
         let msg = e.encrypt(&ctx, &plain).unwrap();
         let parsed = message::parse(&msg, &Limits::default()).unwrap();
         prop_assert_eq!(parsed.plaintext_len(), plain.len());
-        prop_assert_eq!(&parsed.header.context.len(), &(ctx.len() + usize::from(signed)));
+        prop_assert_eq!(&parsed.header.context_map().unwrap().len(), &(ctx.len() + usize::from(signed)));
         let d = e.decrypt(&msg, &ctx).unwrap();
         prop_assert_eq!(&*d.plaintext, &plain);
         // Truncated, extended or one bit flipped: never decrypts.
