@@ -55,21 +55,27 @@ impl KeyName<'_> {
         out
     }
 
-    /// Whether a slot holds the key of this name: its bytes are the name's, and its scope is the same allocation
-    /// (the slot keeps it alive and it never changes, so the same address holds the same bytes) or equal bytes.
+    /// The fixed-size part of the name, kept by a slot so the per-cell path compares arrays, not parsed bytes.
+    fn head(&self) -> NameHead {
+        NameHead {
+            partition: *self.partition,
+            purpose: self.purpose,
+            key_ref: self.key_ref.copied(),
+        }
+    }
+
+    /// Whether a slot holds the key of this name: the same partition, purpose and key reference, and its scope is
+    /// the same allocation (the slot keeps it alive and it never changes, so the same address holds the same bytes)
+    /// or equal bytes.
+    #[inline]
     fn held_by(&self, slot: &Slot) -> bool {
-        let Some(prefix) = slot
-            .cache_key
-            .len()
-            .checked_sub(slot.scope.len())
-            .and_then(|n| slot.cache_key.get(..n))
-        else {
-            return false;
-        };
-        let same_scope = std::ptr::eq(slot.scope.as_ptr(), self.scope.as_ptr())
-            && slot.scope.len() == self.scope.len()
-            || *slot.scope == **self.scope;
-        self.prefix_is(prefix) && same_scope
+        let head = &slot.head;
+        head.key_ref.as_ref() == self.key_ref
+            && head.partition == *self.partition
+            && head.purpose == self.purpose
+            && (std::ptr::eq(slot.scope.as_ptr(), self.scope.as_ptr())
+                && slot.scope.len() == self.scope.len()
+                || *slot.scope == **self.scope)
     }
 
     /// Whether `bytes` are this name's partition, purpose and key reference, and nothing else.
@@ -101,6 +107,14 @@ impl KeyName<'_> {
         };
         *scope == **self.scope && self.prefix_is(prefix)
     }
+}
+
+/// A [`KeyName`] without its scope, by value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NameHead {
+    partition: [u8; PARTITION_LEN],
+    purpose: u8,
+    key_ref: Option<[u8; KEY_REF_LEN]>,
 }
 
 /// Limits on each cached data key and on the cache itself.
@@ -350,6 +364,7 @@ mod clock {
     }
 
     /// Now, in milliseconds since the base (never ahead of the precise time).
+    #[inline]
     pub(super) fn now_ms() -> u64 {
         match NOW.load(Ordering::Acquire) {
             0 => millis(Instant::now()),
@@ -372,6 +387,8 @@ struct Slot {
     cache: u64,
     generation: u64,
     cache_key: Vec<u8>,
+    /// `cache_key` before its scope.
+    head: NameHead,
     /// The scope at the end of `cache_key`, as the context that filled the slot shares it.
     scope: Arc<[u8]>,
     key: Arc<CellKey>,
@@ -480,6 +497,7 @@ impl KeyCache {
     /// Runs `seal` with a key for one cell of `len` bytes, counted against the key's limits, and a cleared buffer
     /// for the cell's associated data. The fast path uses this thread's lease and takes no lock; `fill` makes a new
     /// key on a miss.
+    #[inline]
     pub(crate) fn with_encrypt_key<R>(
         &self,
         name: &KeyName<'_>,
@@ -539,6 +557,7 @@ impl KeyCache {
                     cache: self.id,
                     generation: self.generation.load(Ordering::Acquire),
                     cache_key,
+                    head: name.head(),
                     scope: Arc::clone(name.scope),
                     key: Arc::clone(&key),
                     expires,
@@ -657,6 +676,7 @@ impl KeyCache {
             cache: self.id,
             generation: 0,
             cache_key,
+            head: name.head(),
             scope: Arc::clone(name.scope),
             key: Arc::clone(&key),
             expires,
@@ -990,6 +1010,7 @@ mod tests {
             cache: 1,
             generation: 0,
             cache_key: held.to_vec(),
+            head: held.head(),
             scope: Arc::clone(&scope),
             key: Arc::new(
                 CellKey::derive(&DataKey::random().unwrap(), ProviderKind::KeyFile, vec![1])

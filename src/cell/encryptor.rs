@@ -605,22 +605,31 @@ fn open_decoded(
 
 /// Opens `body` (ciphertext and tag) under `key` with associated data `header || context`, into a new buffer;
 /// `None` if it does not authenticate (the caller's one opaque error: the per-cell path returns a small value).
+/// Generic over the header so the compact form's fixed-size one is copied without a call.
 #[inline]
-fn open(
+fn open<H: AsRef<[u8]> + ?Sized>(
     key: &CellKey,
-    header: &[u8],
+    header: &H,
     context: &Context,
     nonce: &[u8; NONCE_LEN],
     body: &[u8],
     aad: &mut Vec<u8>,
 ) -> Option<Vec<u8>> {
-    aad.extend_from_slice(header);
+    aad.extend_from_slice(header.as_ref());
     aad.extend_from_slice(context.encoded());
-    // A failed open leaves unauthenticated plaintext in the buffer: zeroized on drop.
-    let mut buf = zeroize::Zeroizing::new(body.to_vec());
-    let len = key.open(*nonce, aad, &mut buf)?;
-    buf.truncate(len);
-    Some(std::mem::take(&mut *buf))
+    let mut buf = body.to_vec();
+    match key.open(*nonce, aad, &mut buf) {
+        Some(len) => {
+            buf.truncate(len);
+            Some(buf)
+        }
+        None => {
+            // A failed open leaves unauthenticated plaintext in the buffer (a wrapper that zeroizes on drop costs
+            // every cell a call, for the buffer it has already given away).
+            zeroize::Zeroize::zeroize(&mut buf);
+            None
+        }
+    }
 }
 
 thread_local! {

@@ -136,6 +136,7 @@ impl CellKey {
     }
 
     /// Decrypts `ciphertext || tag` in place; returns the plaintext's length, or `None` if it does not authenticate.
+    #[inline]
     pub fn open(&self, nonce: [u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> Option<usize> {
         self.aead
             .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
