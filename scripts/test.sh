@@ -36,3 +36,5 @@ cargo clippy --all-targets --locked -- -D warnings
 # The advisor and cell cores must build and pass with ring alone (no AWS SDK).
 cargo test --locked --no-default-features "$@"
 cargo test --locked "$@"
+# The fuzz targets build against today's library and run briefly from their seeds (longer runs: scripts/fuzz.sh).
+ATREST_FUZZ_DIR="$root/target/fuzz-smoke" "$root/scripts/fuzz.sh" "${ATREST_FUZZ_SECONDS:-10}"
