@@ -7,7 +7,13 @@ request unchanged to --upstream (a loopback URL) and relays the answer. On SIGTE
 the action from `X-Amz-Target` (JSON protocols) or the `Action` form field (Query protocols). Used by
 `scripts/perf-audit.sh` to count the calls of a binary that cannot count them itself.
 
-Usage: count-requests.py --upstream http://127.0.0.1:PORT --out counts.json
+With --quota SERVICE=RATE (repeatable) it also enforces a request quota the way AWS does: a token bucket per
+service, RATE requests a second with a burst of RATE, shared by every account and Region (stricter than AWS, whose
+quotas are per account and Region); a request over it is not forwarded but answered with the service's own
+throttling error (`Throttling`, EC2's `RequestLimitExceeded`, `ThrottlingException` for JSON protocols), and
+counted under `throttled` in --out.
+
+Usage: count-requests.py --upstream http://127.0.0.1:PORT --out counts.json [--quota rds=20 ...]
 """
 import argparse
 import http.client
@@ -17,10 +23,48 @@ import re
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 
 COUNTS = {}
+THROTTLED = {}
 LOCK = threading.Lock()
+
+
+class Bucket:
+    """A token bucket: `rate` tokens a second, holding at most `rate`."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.tokens = rate
+        self.at = time.monotonic()
+
+    def take(self):
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def throttling_answer(service, headers):
+    """The status, content type and body a throttled AWS API answers with, in the request's protocol."""
+    if headers.get("X-Amz-Target"):
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+        return 400, "application/x-amz-json-1.1", body.encode()
+    if service == "ec2":
+        body = (
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>"
+            "</Error></Errors><RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
+        )
+        return 503, "text/xml", body.encode()
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+        "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    )
+    return 400, "text/xml", body.encode()
 
 
 def operation(headers, body):
@@ -33,7 +77,7 @@ def operation(headers, body):
     return f"{service}:{form.get('Action', ['?'])[0]}"
 
 
-def handler(upstream):
+def handler(upstream, quotas):
     host, port = upstream.hostname, upstream.port
 
     class Forward(http.server.BaseHTTPRequestHandler):
@@ -45,6 +89,18 @@ def handler(upstream):
             with LOCK:
                 op = operation(self.headers, body)
                 COUNTS[op] = COUNTS.get(op, 0) + 1
+                service = op.split(":")[0]
+                over = service in quotas and not quotas[service].take()
+                if over:
+                    THROTTLED[op] = THROTTLED.get(op, 0) + 1
+            if over:
+                status, kind, data = throttling_answer(service, self.headers)
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             conn = http.client.HTTPConnection(host, port, timeout=300)
             conn.request(self.command, self.path, body=body, headers=dict(self.headers))
             answer = conn.getresponse()
@@ -71,16 +127,27 @@ def main():
     p.add_argument("--upstream", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--quota", action="append", default=[], metavar="SERVICE=RATE")
     a = p.parse_args()
+    quotas = {}
+    for q in a.quota:
+        service, _, rate = q.partition("=")
+        try:
+            quotas[service] = Bucket(float(rate))
+        except ValueError:
+            sys.exit(f"--quota {q}: expected SERVICE=RATE, e.g. rds=20")
     upstream = urllib.parse.urlparse(a.upstream)
     if upstream.hostname != "127.0.0.1":
         sys.exit(f"--upstream {a.upstream} is not a loopback URL")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), handler(upstream))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), handler(upstream, quotas))
 
     def stop(*_):
         with LOCK:
             with open(a.out, "w") as f:
-                json.dump(dict(sorted(COUNTS.items())), f, indent=1)
+                counts = dict(sorted(COUNTS.items()))
+                if quotas:
+                    counts["throttled"] = dict(sorted(THROTTLED.items()))
+                json.dump(counts, f, indent=1)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)

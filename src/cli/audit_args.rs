@@ -93,6 +93,11 @@ pub struct OrgArgs {
     /// `sts:SetSourceIdentity`); CloudTrail keeps it through role chaining
     #[arg(long, value_name = "NAME", requires = "accounts")]
     pub source_identity: Option<String>,
+    /// How long each assumed role session lasts, in seconds (900 to 43200, within the role's maximum session
+    /// duration; default: the role's one hour). Sessions are renewed shortly before they expire, so a run may last
+    /// longer than this
+    #[arg(long, value_name = "SECONDS", requires = "accounts", value_parser = clap::value_parser!(u64).range(900..=43200))]
+    pub role_duration: Option<u64>,
     /// Accounts read at the same time
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_accounts_in_flight: u16,

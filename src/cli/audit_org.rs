@@ -136,6 +136,7 @@ pub fn collect_org(
         external_id: org_args.external_id.clone(),
         session_name: org_args.role_session_name.clone(),
         source_identity: org_args.source_identity.clone(),
+        duration: org_args.role_duration.map(std::time::Duration::from_secs),
     };
     let settings = source.aws.settings();
     settings.validate().map_err(endpoint_help)?;

@@ -4,57 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use crate::support::sent::Sent;
 use crate::support::{atrest, moto_endpoint, stderr, stdout};
 use atrest::cell::{
     CacheLimits, CellEncryptor, CellError, Context, KeyFileProvider, KeyProvider, Keyring,
     KmsProvider, KmsSetupError, ProviderError,
 };
 use aws_config::BehaviorVersion;
-use aws_sdk_kms::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_kms::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
-use aws_sdk_kms::error::BoxError;
+use aws_sdk_kms::config::{Credentials, Region};
 
 const REGION: &str = "eu-west-3";
-
-/// Records the `X-Amz-Target` of every request the client sends.
-#[derive(Debug, Clone, Default)]
-struct Calls(Arc<Mutex<Vec<String>>>);
-
-impl Calls {
-    fn count(&self, operation: &str) -> usize {
-        let target = format!("TrentService.{operation}");
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|t| **t == target)
-            .count()
-    }
-}
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "count-kms-calls"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or_default()
-            .to_owned();
-        self.0.lock().unwrap().push(target);
-        Ok(())
-    }
-}
 
 /// A fresh SDK configuration (its own connection pool) for the local endpoint.
 fn sdk_config(runtime: &tokio::runtime::Runtime) -> aws_config::SdkConfig {
@@ -92,8 +53,8 @@ fn setup(n: usize) -> Setup {
 }
 
 /// A provider whose client counts its calls; its configuration is loaded on a runtime of its own.
-fn provider(key: &str) -> (Arc<KmsProvider>, Calls) {
-    let calls = Calls::default();
+fn provider(key: &str) -> (Arc<KmsProvider>, Sent) {
+    let calls = Sent::kms_operations();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let base = sdk_config(&runtime);
     drop(runtime);
@@ -180,7 +141,7 @@ fn generate_data_key_calls_stay_within_ceil_n_over_l() {
     assert!(
         calls.count("GenerateDataKey") <= total.div_ceil(L as usize),
         "{:?}",
-        calls.0.lock().unwrap().len()
+        calls.len()
     );
     assert_eq!(calls.count("GenerateDataKey"), total.div_ceil(L as usize));
     assert_eq!(calls.count("Decrypt"), 0);

@@ -103,7 +103,7 @@ fn python_esdk_reads_atrest_and_atrest_reads_python_esdk() {
 
 mod kms {
     use std::process::{Command, Stdio};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::{python, root};
     use crate::support::{atrest, moto_endpoint, stderr, stdout};
@@ -113,49 +113,13 @@ mod kms {
         message,
     };
     use aws_config::BehaviorVersion;
-    use aws_sdk_kms::config::interceptors::BeforeTransmitInterceptorContextRef;
-    use aws_sdk_kms::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
-    use aws_sdk_kms::error::BoxError;
+    use aws_sdk_kms::config::{Credentials, Region};
+
+    use crate::support::sent::Sent;
 
     const REGION: &str = "ap-northeast-3";
 
-    /// Records the `X-Amz-Target` of every request a client sends.
-    #[derive(Debug, Clone, Default)]
-    struct Calls(Arc<Mutex<Vec<String>>>);
-
-    impl Calls {
-        fn count(&self, operation: &str) -> usize {
-            let target = format!("TrentService.{operation}");
-            self.0
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|t| **t == target)
-                .count()
-        }
-    }
-
-    impl Intercept for Calls {
-        fn name(&self) -> &'static str {
-            "count-kms-calls"
-        }
-
-        fn read_before_transmit(
-            &self,
-            context: &BeforeTransmitInterceptorContextRef<'_>,
-            _: &RuntimeComponents,
-            _: &mut ConfigBag,
-        ) -> Result<(), BoxError> {
-            let target = context.request().headers().get("x-amz-target");
-            self.0
-                .lock()
-                .unwrap()
-                .push(target.unwrap_or_default().to_owned());
-            Ok(())
-        }
-    }
-
-    fn client(calls: Option<&Calls>) -> aws_sdk_kms::Client {
+    fn client(calls: Option<&Sent>) -> aws_sdk_kms::Client {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let base = runtime.block_on(
             aws_config::defaults(BehaviorVersion::latest())
@@ -186,8 +150,8 @@ mod kms {
             .collect()
     }
 
-    fn keyring(arns: &[&String]) -> (Arc<AwsKmsKeyring>, Calls) {
-        let calls = Calls::default();
+    fn keyring(arns: &[&String]) -> (Arc<AwsKmsKeyring>, Sent) {
+        let calls = Sent::kms_operations();
         let ids = arns.iter().map(|a| (*a).clone()).collect();
         let keyring = AwsKmsKeyring::new(client(Some(&calls)), ids).unwrap();
         (Arc::new(keyring), calls)

@@ -11,6 +11,7 @@ mod audit;
 mod audit_calls;
 mod audit_throttling;
 mod cell_kms;
+mod credentials;
 #[cfg(feature = "esdk")]
 mod esdk_python;
 mod evidence;

@@ -7,6 +7,8 @@ pub mod private_moto;
 pub mod providers;
 #[cfg(feature = "aws")]
 pub mod seed;
+#[cfg(feature = "aws")]
+pub mod sent;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
