@@ -13,11 +13,11 @@ use super::run::{MissingCheckMeta, Source, audit};
 use crate::catalog::Catalog;
 use crate::model::{Severity, Status};
 
-/// Every call failed but STS GetCallerIdentity: no resource, no IAM, no organisation, no region setting.
+/// Every call of the account's own failed but STS GetCallerIdentity: no resource, no IAM, no region setting. Its
+/// place in the organisation does not count: an organisation-wide run reads that with the caller's credentials.
 fn read_only_identity(inv: &Inventory) -> bool {
     !inv.errors.is_empty()
         && inv.iam.is_none()
-        && inv.organization.is_none()
         && inv.rds_instances.is_empty()
         && inv.rds_clusters.is_empty()
         && inv.rds_snapshots.is_empty()

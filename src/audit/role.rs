@@ -70,7 +70,8 @@ pub fn trust_policy(spec: &RoleSpec) -> Value {
 }
 
 /// What the auditing principal needs: list the organisation's accounts, assume the role in each (and set the
-/// source identity when configured), and know who it is.
+/// source identity when configured), know who it is, and read the organisation's structure and policies once for
+/// every account (`--accounts org`; a member account may not).
 pub fn caller_policy(spec: &RoleSpec, partition: &str) -> Value {
     let mut actions = vec!["sts:AssumeRole"];
     if spec.source_identity.is_some() {
@@ -86,9 +87,16 @@ pub fn caller_policy(spec: &RoleSpec, partition: &str) -> Value {
                 "Resource": format!("arn:{partition}:iam::*:role/{}", spec.role_name),
             },
             {
-                "Sid": "AtrestListAccounts",
+                "Sid": "AtrestReadTheOrganization",
                 "Effect": "Allow",
-                "Action": ["organizations:ListAccounts", "sts:GetCallerIdentity"],
+                "Action": [
+                    "organizations:DescribeOrganization",
+                    "organizations:DescribePolicy",
+                    "organizations:ListAccounts",
+                    "organizations:ListParents",
+                    "organizations:ListPoliciesForTarget",
+                    "sts:GetCallerIdentity",
+                ],
                 "Resource": "*",
             },
         ],

@@ -120,7 +120,7 @@ pub fn collect_org(
     use std::io::IsTerminal;
     use std::sync::Arc;
 
-    use super::inventory::{Plan, endpoint_help};
+    use super::inventory::{Plan, caller_error, endpoint_help};
     use crate::audit::collect::accounts::{self as collect_accounts, Role, Target};
     use crate::audit::collect::{ApiCalls, CollectOptions, NoProgress, Progress};
     use crate::aws::block_on;
@@ -198,6 +198,13 @@ pub fn collect_org(
             ));
         }
         let total = targets.len();
+        // The organisation's structure and policies, read once by the caller that listed its accounts.
+        let reader = matches!(accounts, AccountList::Organization)
+            .then(|| collect_accounts::OrgReader::new(&config, &options.api));
+        let options = CollectOptions {
+            organization: reader,
+            ..options.clone()
+        };
         let mut org = OrgAudit::new(catalog, Source::Aws);
         let mut failure: Option<CliError> = None;
         collect_accounts::collect_accounts(
@@ -256,23 +263,6 @@ pub fn collect_org(
         bar.clear();
     }
     result
-}
-
-/// The caller's own identity could not be read: no credentials, or nothing reachable.
-#[cfg(feature = "aws")]
-fn caller_error(e: crate::audit::inventory::CollectError) -> CliError {
-    if e.message.contains("no credentials found in chain") {
-        CliError::failure("no AWS credentials were found, so no role can be assumed").with_help(
-            "the SDK's default chain was tried: environment (`AWS_ACCESS_KEY_ID`), profile files, web identity, SSO, \
-             container and instance metadata; set credentials or pass `--profile NAME`",
-        )
-    } else {
-        CliError::failure(format!(
-            "cannot identify the caller: {} {}: {}",
-            e.service, e.operation, e.message
-        ))
-        .with_help("check `--endpoint-url`, the network, the region and the credentials")
-    }
 }
 
 /// `--out-dir`: created when missing; an existing one must hold no inventory yet, so runs never mix.

@@ -258,3 +258,20 @@ mod progress {
         }
     }
 }
+
+/// The caller's own identity could not be read: no credentials, or nothing reachable.
+#[cfg(feature = "aws")]
+pub(super) fn caller_error(e: crate::audit::inventory::CollectError) -> CliError {
+    if e.message.contains("no credentials found in chain") {
+        CliError::failure("no AWS credentials were found, so no role can be assumed").with_help(
+            "the SDK's default chain was tried: environment (`AWS_ACCESS_KEY_ID`), profile files, web identity, SSO, \
+             container and instance metadata; set credentials or pass `--profile NAME`",
+        )
+    } else {
+        CliError::failure(format!(
+            "cannot identify the caller: {} {}: {}",
+            e.service, e.operation, e.message
+        ))
+        .with_help("check `--endpoint-url`, the network, the region and the credentials")
+    }
+}

@@ -114,6 +114,10 @@ pub async fn user(conf: &aws_config::SdkConfig, name: &str, allow: &str) -> (Str
     )
 }
 
+/// What the auditing user may do: exactly the caller policy of `atrest iam-policy audit`'s actions (list the
+/// accounts, read the organisation's structure and policies, assume the role).
+const AUDITOR: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["organizations:DescribeOrganization","organizations:DescribePolicy","organizations:ListAccounts","organizations:ListParents","organizations:ListPoliciesForTarget","sts:AssumeRole","sts:GetCallerIdentity"],"Resource":"*"}]}"#;
+
 const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
@@ -209,12 +213,7 @@ fn organisation_of(members: usize) -> Org {
         management.name = "master".into();
         seeded.insert(MANAGEMENT.to_string(), management);
         seeded.remove(&no_role);
-        let auditor = user(
-            &root,
-            "org-auditor",
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["organizations:ListAccounts","sts:AssumeRole","sts:GetCallerIdentity"],"Resource":"*"}]}"#,
-        )
-        .await;
+        let auditor = user(&root, "org-auditor", AUDITOR).await;
         Org {
             moto,
             seeded,
@@ -288,6 +287,7 @@ fn org_audit_reads_every_member_through_its_role_and_reports_the_one_without() {
             "json",
             "--out-dir",
             inventories.to_str().unwrap(),
+            "--stats",
         ],
     );
     let wall = started.elapsed();
@@ -299,6 +299,24 @@ fn org_audit_reads_every_member_through_its_role_and_reports_the_one_without() {
         org.moto.log().display()
     );
     let report = json(&output);
+    // The organisation is read once for all: one DescribeOrganization, each account's parent once, the root's
+    // policies once per type (every member sits directly under the root here).
+    let stats = stderr(&output);
+    let stats: Value = serde_json::from_str(
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("stats: "))
+            .unwrap_or_else(|| panic!("no stats line:\n{stats}")),
+    )
+    .unwrap();
+    let calls = &stats["calls"];
+    let readable = org.seeded.len() as u64 + 1;
+    assert_eq!(calls["organizations:DescribeOrganization"], 1, "{calls:#}");
+    assert_eq!(calls["organizations:ListParents"], readable, "{calls:#}");
+    let listed = calls["organizations:ListPoliciesForTarget"]
+        .as_u64()
+        .unwrap();
+    assert!(listed <= 2 * (readable + 1), "{calls:#}");
     assert_eq!(report["account"], Value::Null);
 
     // Every account but the closed one, by id; the one without a role is unread, the others complete.
@@ -316,8 +334,9 @@ fn org_audit_reads_every_member_through_its_role_and_reports_the_one_without() {
     assert_eq!(accounts[org.no_role.as_str()]["coverage"], "unread");
     for (id, seeded) in &org.seeded {
         let a = accounts[id.as_str()];
-        // Partial, not complete: the endpoint lacks GetEbsDefaultKmsKeyId (and a member's ListParents answers
-        // AccountNotFoundException; on AWS a member is denied it).
+        // Partial, not complete: the endpoint lacks GetEbsDefaultKmsKeyId. Nothing else fails: the organisation's
+        // structure and policies are read by the management account, not asked of the members (on AWS a member is
+        // denied ListParents).
         assert_eq!(a["coverage"], "partial", "{id}: {a}");
         assert_eq!(a["name"], seeded.name.as_str(), "{id}");
         assert_eq!(a["databases"], 1, "{id}: {:#}", report["databases"]);
@@ -329,8 +348,7 @@ fn org_audit_reads_every_member_through_its_role_and_reports_the_one_without() {
             .collect();
         assert!(
             own.iter()
-                .all(|e| e["operation"] == "GetEbsDefaultKmsKeyId"
-                    || e["service"] == "organizations"),
+                .all(|e| e["operation"] == "GetEbsDefaultKmsKeyId"),
             "{id}: {own:#?}"
         );
     }
@@ -394,6 +412,22 @@ fn org_audit_reads_every_member_through_its_role_and_reports_the_one_without() {
     assert_eq!(saved["findings"], report["findings"]);
     assert_eq!(saved["databases"], report["databases"]);
     assert_eq!(saved["errors"], report["errors"]);
+    // Each member's place in the organisation, root first, and the SCPs at every level of it.
+    for id in org.seeded.keys() {
+        let text = std::fs::read_to_string(inventories.join(format!("{id}.json"))).unwrap();
+        let inventory: Value = serde_json::from_str(&text).unwrap();
+        let details = &inventory["organization"];
+        let path: Vec<&str> = details["path"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{id}: no organisation path: {details}"))
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert!(path[0].starts_with("r-"), "{id}: {path:?}");
+        assert_eq!(path.last(), Some(&id.as_str()), "{id}: {path:?}");
+        let scps = details["scps"].as_array();
+        assert_eq!(scps.map(Vec::len), Some(path.len()), "{id}: {details}");
+    }
 
     // OCSF: every finding names its account (uid and name), and Prowler's OCSF models accept every event.
     let ocsf = audit(
@@ -476,12 +510,7 @@ fn organisation_small() -> Org {
             .account_id()
             .unwrap()
             .to_string();
-        let auditor = user(
-            &root,
-            "org-auditor",
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["organizations:ListAccounts","sts:AssumeRole","sts:GetCallerIdentity"],"Resource":"*"}]}"#,
-        )
-        .await;
+        let auditor = user(&root, "org-auditor", AUDITOR).await;
         Org {
             moto,
             seeded: BTreeMap::new(),

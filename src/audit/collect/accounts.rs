@@ -15,6 +15,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::provider::error::CredentialsError;
 use tokio::task::JoinSet;
 
+pub use super::OrgReader;
 use super::{ApiCalls, CollectOptions, NoProgress, Progress, api_error, collect_known, sts};
 use crate::audit::clock::now_rfc3339;
 use crate::audit::inventory::{CollectError, Inventory};

@@ -23,6 +23,7 @@ mod kms;
 mod limiter;
 mod meter;
 mod organizations;
+pub use organizations::OrgReader;
 pub mod permissions;
 mod rds;
 mod sts;
@@ -38,6 +39,9 @@ pub struct CollectOptions {
     pub call_concurrency: usize,
     /// The run's meter and per-service limits: clones share them, so every account of a run does.
     pub api: ApiCalls,
+    /// Auditing an organisation: its structure and policies as the caller reads them, for every account (instead
+    /// of each account asking for itself).
+    pub organization: Option<OrgReader>,
 }
 
 impl CollectOptions {
@@ -48,6 +52,7 @@ impl CollectOptions {
             region_concurrency: 8,
             call_concurrency: 16,
             api: ApiCalls::default(),
+            organization: None,
         }
     }
 }
@@ -174,8 +179,13 @@ pub(crate) async fn collect_known(
         Err(e) => inv.errors.push(e),
     }
     progress.done("iam");
-    inv.organization =
-        organizations::collect(config, &home, api, inv.account.as_deref(), &mut inv.errors).await;
+    let account = inv.account.as_deref();
+    inv.organization = match &options.organization {
+        Some(reader) => {
+            organizations::collect_with(reader, &home, api, account, &mut inv.errors).await
+        }
+        None => organizations::collect(config, &home, api, account, &mut inv.errors).await,
+    };
     progress.done("organizations");
 
     let regions = match &options.regions {
