@@ -4,10 +4,10 @@
 # directory, stopped by PID), seeded by scripts/seed-org.py, then one audit timed with /usr/bin/time -v (wall time,
 # maximum RSS), writing one inventory per account to --out-dir. Prints one line per size.
 # Usage: scripts/bench-org.sh [SIZES...]        (default 10 30 100; ATREST_BIN=path to use a prebuilt binary)
-# ATREST_QUOTAS="rds=20 ec2=40 ..." puts scripts/count-requests.py in front of the endpoint with those request quotas
-# (requests a second per service, over every account; the excess is answered with the service's throttling error),
-# and adds the requests sent and throttled to each line. The `errors` column counts the report's errors other than
-# GetEbsDefaultKmsKeyId, which the endpoint lacks.
+# ATREST_QUOTAS="rds=20 ec2=40 ..." puts scripts/count-requests.py in front of the endpoint with those request
+# quotas (requests a second per service in each account and Region; the excess is answered with the service's
+# throttling error), and adds the requests sent and throttled to each line. The `errors` column counts the report's
+# errors other than GetEbsDefaultKmsKeyId, which the endpoint lacks.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

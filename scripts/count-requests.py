@@ -7,9 +7,9 @@ request unchanged to --upstream (a loopback URL) and relays the answer. On SIGTE
 the action from `X-Amz-Target` (JSON protocols) or the `Action` form field (Query protocols). Used by
 `scripts/perf-audit.sh` to count the calls of a binary that cannot count them itself.
 
-With --quota SERVICE=RATE (repeatable) it also enforces a request quota the way AWS does: a token bucket per
-service, RATE requests a second with a burst of RATE, shared by every account and Region (stricter than AWS, whose
-quotas are per account and Region); a request over it is not forwarded but answered with the service's own
+With --quota SERVICE=RATE (repeatable) it also enforces request quotas the way AWS does, per account and Region: a
+token bucket of RATE requests a second (burst RATE) for each access key, Region and service of the SigV4 scope (an
+assumed role's session is one account); a request over it is not forwarded but answered with the service's own
 throttling error (`Throttling`, EC2's `RequestLimitExceeded`, `ThrottlingException` for JSON protocols), and
 counted under `throttled` in --out.
 
@@ -28,6 +28,7 @@ import urllib.parse
 
 COUNTS = {}
 THROTTLED = {}
+BUCKETS = {}
 LOCK = threading.Lock()
 
 
@@ -67,9 +68,14 @@ def throttling_answer(service, headers):
     return 400, "text/xml", body.encode()
 
 
+def scope(headers):
+    """The access key, Region and service of a request's SigV4 credential scope."""
+    found = re.search(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/", headers.get("Authorization", ""))
+    return found.groups() if found else ("?", "?", "?")
+
+
 def operation(headers, body):
-    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
-    service = scope.group(1) if scope else "?"
+    service = scope(headers)[2]
     target = headers.get("X-Amz-Target")
     if target:
         return f"{service}:{target.split('.')[-1]}"
@@ -89,8 +95,11 @@ def handler(upstream, quotas):
             with LOCK:
                 op = operation(self.headers, body)
                 COUNTS[op] = COUNTS.get(op, 0) + 1
-                service = op.split(":")[0]
-                over = service in quotas and not quotas[service].take()
+                key, region, service = scope(self.headers)
+                over = False
+                if service in quotas:
+                    bucket = BUCKETS.setdefault((key, region, service), Bucket(quotas[service]))
+                    over = not bucket.take()
                 if over:
                     THROTTLED[op] = THROTTLED.get(op, 0) + 1
             if over:
@@ -133,7 +142,7 @@ def main():
     for q in a.quota:
         service, _, rate = q.partition("=")
         try:
-            quotas[service] = Bucket(float(rate))
+            quotas[service] = float(rate)
         except ValueError:
             sys.exit(f"--quota {q}: expected SERVICE=RATE, e.g. rds=20")
     upstream = urllib.parse.urlparse(a.upstream)
