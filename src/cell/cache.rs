@@ -405,9 +405,29 @@ struct Slot {
 /// Slots per thread, for each purpose: the columns of a row, say, each keep their key.
 const SLOTS: usize = 4;
 
+/// A value on cache lines of its own: 128 bytes, a line and the neighbour that Intel cores fetch with it. A thread
+/// writes its slots for every cell (counters, leases), and a block of the heap next to them may hold what another
+/// thread reads for every cell: allocators recycle small blocks across threads, so a slot could share a line with
+/// another thread's context (the associated data's buffer did, see `encryptor::open`).
+#[repr(align(128))]
+struct Lined<T>(T);
+
+impl<T> std::ops::Deref for Lined<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Lined<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
 struct Slots {
-    encrypt: Vec<Slot>,
-    decrypt: Vec<Slot>,
+    encrypt: Vec<Lined<Slot>>,
+    decrypt: Vec<Lined<Slot>>,
     /// The next slot to replace (round robin).
     next_encrypt: usize,
     next_decrypt: usize,
@@ -433,24 +453,24 @@ fn next_cache_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-fn install(slots: &mut Vec<Slot>, next: &mut usize, slot: Slot) -> usize {
+fn install(slots: &mut Vec<Lined<Slot>>, next: &mut usize, slot: Slot) -> usize {
     if let Some(i) = slots
         .iter()
         .position(|s| s.cache == slot.cache && s.cache_key == slot.cache_key)
     {
         if let Some(s) = slots.get_mut(i) {
-            *s = slot;
+            *s = Lined(slot);
         }
         return i;
     }
     if slots.len() < SLOTS {
-        slots.push(slot);
+        slots.push(Lined(slot));
         return slots.len() - 1;
     }
     let i = *next % SLOTS;
     *next = next.wrapping_add(1);
     if let Some(s) = slots.get_mut(i) {
-        *s = slot;
+        *s = Lined(slot);
     }
     i
 }

@@ -615,8 +615,24 @@ fn open<H: AsRef<[u8]> + ?Sized>(
     body: &[u8],
     aad: &mut Vec<u8>,
 ) -> Option<Vec<u8>> {
-    aad.extend_from_slice(header.as_ref());
-    aad.extend_from_slice(context.encoded());
+    // The associated data is assembled on the stack when it fits (most contexts), as it is written for every cell:
+    // a heap buffer, even a thread's own, may share a cache line with what another thread reads (allocators
+    // recycle small blocks across threads), and two threads decrypting at once then ran at 1.4 times one thread.
+    let (header, encoded) = (header.as_ref(), context.encoded());
+    let mut inline = [0u8; INLINE_AAD];
+    let aad: &[u8] = match inline.get_mut(..header.len() + encoded.len()) {
+        Some(buf) => {
+            let (h, e) = buf.split_at_mut(header.len());
+            h.copy_from_slice(header);
+            e.copy_from_slice(encoded);
+            buf
+        }
+        None => {
+            aad.extend_from_slice(header);
+            aad.extend_from_slice(encoded);
+            aad
+        }
+    };
     let mut buf = body.to_vec();
     match key.open(*nonce, aad, &mut buf) {
         Some(len) => {
@@ -631,6 +647,9 @@ fn open<H: AsRef<[u8]> + ?Sized>(
         }
     }
 }
+
+/// Associated data up to this length (a compact or self-contained header and the context) is assembled on the stack.
+const INLINE_AAD: usize = 256;
 
 thread_local! {
     /// A per-thread buffer for the associated data of the batch paths (single cells borrow the cache's).
