@@ -171,6 +171,10 @@ pub async fn collect_account(
     let home = home(base);
     let started = now_rfc3339();
     let config = assumed(base, partition, &target.id, role).await;
+    let options = &CollectOptions {
+        api: options.api.for_account(&target.id),
+        ..options.clone()
+    };
     let identity = match sts::identity(&config, &home, &options.api).await {
         Ok(id) => id,
         Err(e) => {

@@ -14,10 +14,11 @@ use crate::audit::inventory::{
 const SERVICE: &str = "ec2";
 
 fn client(config: &SdkConfig, region: &str, api: &ApiCalls) -> Client {
-    let conf = aws_sdk_ec2::config::Builder::from(config)
+    let mut conf = aws_sdk_ec2::config::Builder::from(config)
         .region(Region::new(region.to_string()))
-        .interceptor(api.meter())
-        .build();
+        .interceptor(api.meter());
+    conf.set_retry_partition(api.retry_partition(SERVICE, region));
+    let conf = conf.build();
     Client::from_conf(conf)
 }
 

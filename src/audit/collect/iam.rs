@@ -25,9 +25,9 @@ pub(crate) async fn collect(
 }
 
 fn client(config: &SdkConfig, api: &ApiCalls) -> Client {
-    let conf = aws_sdk_iam::config::Builder::from(config)
-        .interceptor(api.meter())
-        .build();
+    let mut conf = aws_sdk_iam::config::Builder::from(config).interceptor(api.meter());
+    conf.set_retry_partition(api.retry_partition(SERVICE, "global"));
+    let conf = conf.build();
     Client::from_conf(conf)
 }
 

@@ -15,10 +15,11 @@ use crate::audit::inventory::{CollectError, Inventory, KeyRef, KmsGrant, KmsKey,
 const SERVICE: &str = "kms";
 
 fn client(config: &SdkConfig, region: &str, api: &ApiCalls) -> Client {
-    let conf = aws_sdk_kms::config::Builder::from(config)
+    let mut conf = aws_sdk_kms::config::Builder::from(config)
         .region(Region::new(region.to_string()))
-        .interceptor(api.meter())
-        .build();
+        .interceptor(api.meter());
+    conf.set_retry_partition(api.retry_partition(SERVICE, region));
+    let conf = conf.build();
     Client::from_conf(conf)
 }
 

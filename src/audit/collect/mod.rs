@@ -62,6 +62,8 @@ impl CollectOptions {
 pub struct ApiCalls {
     meter: meter::CallMeter,
     limiter: limiter::Limiter,
+    /// The account the clients read, in a run of several: its clients retry and back off on their own.
+    account: Option<Arc<str>>,
 }
 
 impl ApiCalls {
@@ -69,7 +71,31 @@ impl ApiCalls {
         ApiCalls {
             meter: meter::CallMeter::default(),
             limiter: limiter::Limiter::new(limits),
+            account: None,
         }
+    }
+
+    /// The same meter and limits, for the clients of one account of a run of several.
+    pub(crate) fn for_account(&self, account: &str) -> Self {
+        ApiCalls {
+            account: Some(account.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The retry partition of a client of `service` in `region`. AWS's request quotas are per account and Region,
+    /// but the SDK's default partition (`<service>-<region>`) is one per process: every account's clients would draw
+    /// on one retry token bucket and one adaptive rate limiter, so that a throttled account slowed every other one,
+    /// and a run of hundreds could exhaust the retries of all. In a run of several accounts each account gets its own.
+    pub(crate) fn retry_partition(
+        &self,
+        service: &str,
+        region: &str,
+    ) -> Option<aws_sdk_sts::config::retry::RetryPartition> {
+        let account = self.account.as_deref()?;
+        Some(aws_sdk_sts::config::retry::RetryPartition::new(format!(
+            "{service}-{region}-{account}"
+        )))
     }
 
     /// What the run called so far, with the limits it ran under.
@@ -510,4 +536,27 @@ pub(crate) use drain;
 /// Formats an SDK timestamp as RFC 3339.
 pub(crate) fn timestamp(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiCalls;
+
+    #[test]
+    fn each_account_of_a_run_retries_in_a_partition_of_its_own() {
+        let run = ApiCalls::default();
+        assert!(run.retry_partition("kms", "eu-west-1").is_none());
+        let a = run.for_account("111111111111");
+        let b = run.for_account("222222222222");
+        let name = |api: &ApiCalls| {
+            api.retry_partition("kms", "eu-west-1")
+                .map(|p| p.to_string())
+        };
+        assert_eq!(name(&a).as_deref(), Some("kms-eu-west-1-111111111111"));
+        assert_ne!(name(&a), name(&b));
+        assert_ne!(
+            name(&a),
+            a.retry_partition("kms", "us-east-1").map(|p| p.to_string())
+        );
+    }
 }

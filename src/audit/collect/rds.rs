@@ -14,10 +14,11 @@ use crate::audit::inventory::{
 const SERVICE: &str = "rds";
 
 fn client(ctx: &Ctx, region: &str) -> Client {
-    let conf = aws_sdk_rds::config::Builder::from(&ctx.config)
+    let mut conf = aws_sdk_rds::config::Builder::from(&ctx.config)
         .region(Region::new(region.to_string()))
-        .interceptor(ctx.api.meter())
-        .build();
+        .interceptor(ctx.api.meter());
+    conf.set_retry_partition(ctx.api.retry_partition(SERVICE, region));
+    let conf = conf.build();
     Client::from_conf(conf)
 }
 

@@ -16,9 +16,9 @@ pub(crate) async fn identity(
     region: &str,
     api: &ApiCalls,
 ) -> Result<Identity, CollectError> {
-    let conf = aws_sdk_sts::config::Builder::from(config)
-        .interceptor(api.meter())
-        .build();
+    let mut conf = aws_sdk_sts::config::Builder::from(config).interceptor(api.meter());
+    conf.set_retry_partition(api.retry_partition("sts", region));
+    let conf = conf.build();
     let client = aws_sdk_sts::Client::from_conf(conf);
     let out = api
         .run("sts", client.get_caller_identity().send())
