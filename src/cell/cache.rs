@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::aad::AadBuf;
 use super::error::{CellError, LimitsError};
 use super::format::MAX_PLAINTEXT_LEN;
 use super::suite::{CellKey, KEY_REF_LEN};
@@ -27,6 +28,9 @@ pub(crate) const PARTITION_LEN: usize = 16;
 /// a thread's slots against the parts themselves, so it never builds those bytes on a hit.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KeyName<'a> {
+    /// The encryptor that asks ([`new_owner`]): it has one cache and one partition for life, so a thread's slots
+    /// are matched by this number instead of both.
+    pub owner: u64,
     pub partition: &'a [u8; PARTITION_LEN],
     pub purpose: u8,
     pub key_ref: Option<&'a [u8; KEY_REF_LEN]>,
@@ -58,24 +62,22 @@ impl KeyName<'_> {
     /// The fixed-size part of the name, kept by a slot so the per-cell path compares arrays, not parsed bytes.
     fn head(&self) -> NameHead {
         NameHead {
-            partition: *self.partition,
+            owner: self.owner,
             purpose: self.purpose,
             key_ref: self.key_ref.copied(),
         }
     }
 
-    /// Whether a slot holds the key of this name: the same partition, purpose and key reference, and its scope is
-    /// the same allocation (the slot keeps it alive and it never changes, so the same address holds the same bytes)
-    /// or equal bytes.
+    /// Whether a slot holds the key of this name: the same owner (so the same cache and partition), purpose and key
+    /// reference, and its scope is the same allocation or equal bytes. Two live allocations never share an address,
+    /// and the slot keeps its own alive and unchanged, so the same address holds the same bytes.
     #[inline]
     fn held_by(&self, slot: &Slot) -> bool {
         let head = &slot.head;
         head.key_ref.as_ref() == self.key_ref
-            && head.partition == *self.partition
+            && head.owner == self.owner
             && head.purpose == self.purpose
-            && (std::ptr::eq(slot.scope.as_ptr(), self.scope.as_ptr())
-                && slot.scope.len() == self.scope.len()
-                || *slot.scope == **self.scope)
+            && (Arc::ptr_eq(&slot.scope, self.scope) || *slot.scope == **self.scope)
     }
 
     /// Whether `bytes` are this name's partition, purpose and key reference, and nothing else.
@@ -109,10 +111,10 @@ impl KeyName<'_> {
     }
 }
 
-/// A [`KeyName`] without its scope, by value.
+/// A [`KeyName`] without its scope, by value, its partition stood for by its owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct NameHead {
-    partition: [u8; PARTITION_LEN],
+    owner: u64,
     purpose: u8,
     key_ref: Option<[u8; KEY_REF_LEN]>,
 }
@@ -315,8 +317,6 @@ pub struct KeyCache {
     limits: CacheLimits,
     entries: Mutex<Entries>,
     flights: Mutex<HashMap<Vec<u8>, Arc<Flight>, KeyHasher>>,
-    /// Unique per cache in this process: thread-local slots name the cache they came from.
-    id: u64,
     /// Bumped when the encryption entries are dropped (after a fork): older slots are not used again.
     generation: AtomicU64,
     /// The process that filled the encryption entries.
@@ -347,7 +347,8 @@ mod clock {
         u64::try_from(t.saturating_duration_since(base()).as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Starts the clock thread once per process (if the thread cannot be made, readers read `Instant::now`).
+    /// Starts the clock thread once per process (if the thread cannot be made, no deadline is ever met on this clock
+    /// and every key is checked against `Instant::now` off the per-cell path).
     pub(super) fn start() {
         STARTED.call_once(|| {
             let base = base();
@@ -363,18 +364,20 @@ mod clock {
         });
     }
 
-    /// Now, in milliseconds since the base (never ahead of the precise time).
+    /// Now on this clock: milliseconds since the base plus one, never ahead of the precise time; 0 before the clock
+    /// thread's first tick.
     #[inline]
-    pub(super) fn now_ms() -> u64 {
-        match NOW.load(Ordering::Acquire) {
-            0 => millis(Instant::now()),
-            n => n - 1,
-        }
+    pub(super) fn now() -> u64 {
+        NOW.load(Ordering::Acquire)
     }
 
-    /// A deadline in the same milliseconds, taken early by the clock's possible lag.
-    pub(super) fn deadline_ms(deadline: Instant) -> u64 {
-        millis(deadline).saturating_sub(EARLY_MS)
+    /// A deadline on this clock, taken early by the clock's possible lag: a key is usable while [`now`] is below it.
+    /// 0 (never usable) while the clock does not run, so a stopped clock cannot keep a key alive.
+    pub(super) fn deadline(deadline: Instant) -> u64 {
+        match NOW.load(Ordering::Acquire) {
+            0 => 0,
+            _ => millis(deadline).saturating_sub(EARLY_MS).saturating_add(1),
+        }
     }
 }
 
@@ -384,7 +387,6 @@ const PRECISE_EVERY: u32 = 1024;
 
 /// One key a thread used recently, for encryption (with its lease) or decryption.
 struct Slot {
-    cache: u64,
     generation: u64,
     cache_key: Vec<u8>,
     /// `cache_key` before its scope.
@@ -393,8 +395,8 @@ struct Slot {
     scope: Arc<[u8]>,
     key: Arc<CellKey>,
     expires: Instant,
-    /// `expires` on the cheap clock.
-    expires_ms: u64,
+    /// `expires` on the cheap clock ([`clock::deadline`]).
+    expires_tick: u64,
     /// Cells since the precise clock was last read (decryption).
     unchecked: std::cell::Cell<u32>,
     /// Encryption only: the shared budget and what this thread holds of it.
@@ -431,9 +433,9 @@ struct Slots {
     /// The next slot to replace (round robin).
     next_encrypt: usize,
     next_decrypt: usize,
-    /// Lent, cleared, to the work done under a key (the associated data of a cell), so the per-cell path touches
-    /// one thread-local and allocates no buffer of its own.
-    scratch: Vec<u8>,
+    /// Lent to the work done under a key (the associated data of a cell), so the per-cell path touches one
+    /// thread-local and allocates no buffer of its own.
+    aad: AadBuf,
 }
 
 thread_local! {
@@ -443,12 +445,13 @@ thread_local! {
             decrypt: Vec::new(),
             next_encrypt: 0,
             next_decrypt: 0,
-            scratch: Vec::new(),
+            aad: AadBuf::new(),
         })
     };
 }
 
-fn next_cache_id() -> u64 {
+/// A number for a new encryptor, unique in the process: what its slots are known by ([`KeyName::owner`]).
+pub(crate) fn new_owner() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
@@ -456,7 +459,7 @@ fn next_cache_id() -> u64 {
 fn install(slots: &mut Vec<Lined<Slot>>, next: &mut usize, slot: Slot) -> usize {
     if let Some(i) = slots
         .iter()
-        .position(|s| s.cache == slot.cache && s.cache_key == slot.cache_key)
+        .position(|s| s.head.owner == slot.head.owner && s.cache_key == slot.cache_key)
     {
         if let Some(s) = slots.get_mut(i) {
             *s = Lined(slot);
@@ -489,7 +492,6 @@ impl KeyCache {
             limits,
             entries: Mutex::new(Entries::default()),
             flights: Mutex::new(HashMap::with_hasher(KeyHasher::new())),
-            id: next_cache_id(),
             generation: AtomicU64::new(0),
             pid: AtomicU32::new(std::process::id()),
         })
@@ -514,8 +516,8 @@ impl KeyCache {
         }
     }
 
-    /// Runs `seal` with a key for one cell of `len` bytes, counted against the key's limits, and a cleared buffer
-    /// for the cell's associated data. The fast path uses this thread's lease and takes no lock; `fill` makes a new
+    /// Runs `seal` with a key for one cell of `len` bytes, counted against the key's limits, and a buffer for the
+    /// cell's associated data. The fast path uses this thread's lease and takes no lock; `fill` makes a new
     /// key on a miss.
     #[inline]
     pub(crate) fn with_encrypt_key<R>(
@@ -523,24 +525,22 @@ impl KeyCache {
         name: &KeyName<'_>,
         len: usize,
         fill: &dyn Fn() -> Result<Fresh, CellError>,
-        seal: impl FnOnce(&CellKey, &mut Vec<u8>) -> Result<R, CellError>,
+        seal: impl FnOnce(&CellKey, &mut AadBuf) -> Result<R, CellError>,
     ) -> Result<R, CellError> {
         let generation = self.generation.load(Ordering::Acquire);
         let fast = SLOTS_TLS.with(|cell| {
             let Ok(mut slots) = cell.try_borrow_mut() else {
                 return Err(seal);
             };
-            let now = clock::now_ms();
-            let Slots {
-                encrypt, scratch, ..
-            } = &mut *slots;
+            let now = clock::now();
+            let Slots { encrypt, aad, .. } = &mut *slots;
             let Some(slot) = encrypt
                 .iter_mut()
-                .find(|s| s.cache == self.id && s.generation == generation && name.held_by(s))
+                .find(|s| s.generation == generation && name.held_by(s))
             else {
                 return Err(seal);
             };
-            if now >= slot.expires_ms {
+            if now >= slot.expires_tick {
                 return Err(seal);
             }
             if slot.lease.messages == 0 || slot.lease.bytes < len as u64 {
@@ -559,8 +559,7 @@ impl KeyCache {
             }
             slot.lease.messages -= 1;
             slot.lease.bytes -= len as u64;
-            scratch.clear();
-            Ok(seal(&slot.key, scratch))
+            Ok(seal(&slot.key, aad))
         });
         let seal = match fast {
             Ok(result) => return result,
@@ -574,14 +573,13 @@ impl KeyCache {
                 lease.messages -= 1;
                 lease.bytes -= len as u64;
                 let slot = Slot {
-                    cache: self.id,
                     generation: self.generation.load(Ordering::Acquire),
                     cache_key,
                     head: name.head(),
                     scope: Arc::clone(name.scope),
                     key: Arc::clone(&key),
                     expires,
-                    expires_ms: clock::deadline_ms(expires),
+                    expires_tick: clock::deadline(expires),
                     unchecked: std::cell::Cell::new(0),
                     budget: Some(budget),
                     lease,
@@ -596,7 +594,7 @@ impl KeyCache {
                         install(encrypt, next_encrypt, slot);
                     }
                 });
-                return seal(&key, &mut Vec::new());
+                return seal(&key, &mut AadBuf::new());
             }
             self.fill_once(&cache_key, fill)?;
         }
@@ -632,13 +630,13 @@ impl KeyCache {
         Some(out)
     }
 
-    /// Runs `open` with the key for decryption and a cleared buffer for the cell's associated data, from this
+    /// Runs `open` with the key for decryption and a buffer for the cell's associated data, from this
     /// thread's slots (no lock) or the shared map (unwrapping the key, once for all concurrent callers, on a miss).
     pub(crate) fn with_decrypt_key<R>(
         &self,
         name: &KeyName<'_>,
         fill: &dyn Fn() -> Result<CellKey, CellError>,
-        open: &impl Fn(&CellKey, &mut Vec<u8>) -> Result<R, CellError>,
+        open: &impl Fn(&CellKey, &mut AadBuf) -> Result<R, CellError>,
     ) -> Result<R, CellError> {
         match self.with_held_decrypt_key(name, open) {
             Some(result) => result,
@@ -652,17 +650,15 @@ impl KeyCache {
     pub(crate) fn with_held_decrypt_key<R>(
         &self,
         name: &KeyName<'_>,
-        open: &impl Fn(&CellKey, &mut Vec<u8>) -> R,
+        open: &impl Fn(&CellKey, &mut AadBuf) -> R,
     ) -> Option<R> {
         SLOTS_TLS.with(|cell| {
             let mut slots = cell.try_borrow_mut().ok()?;
-            let now = clock::now_ms();
-            let Slots {
-                decrypt, scratch, ..
-            } = &mut *slots;
+            let now = clock::now();
+            let Slots { decrypt, aad, .. } = &mut *slots;
             let slot = decrypt
                 .iter()
-                .find(|s| s.cache == self.id && now < s.expires_ms && name.held_by(s))?;
+                .find(|s| now < s.expires_tick && name.held_by(s))?;
             let unchecked = slot.unchecked.get() + 1;
             if unchecked >= PRECISE_EVERY {
                 if Instant::now() >= slot.expires {
@@ -672,8 +668,7 @@ impl KeyCache {
             } else {
                 slot.unchecked.set(unchecked);
             }
-            scratch.clear();
-            Some(open(&slot.key, scratch))
+            Some(open(&slot.key, aad))
         })
     }
 
@@ -683,7 +678,7 @@ impl KeyCache {
         &self,
         name: &KeyName<'_>,
         fill: &dyn Fn() -> Result<CellKey, CellError>,
-        open: &impl Fn(&CellKey, &mut Vec<u8>) -> Result<R, CellError>,
+        open: &impl Fn(&CellKey, &mut AadBuf) -> Result<R, CellError>,
     ) -> Result<R, CellError> {
         let cache_key = name.to_vec();
         let (key, expires) = loop {
@@ -693,14 +688,13 @@ impl KeyCache {
             self.fill_once(&cache_key, &|| fill().map(Fresh::for_decrypt))?;
         };
         let slot = Slot {
-            cache: self.id,
             generation: 0,
             cache_key,
             head: name.head(),
             scope: Arc::clone(name.scope),
             key: Arc::clone(&key),
             expires,
-            expires_ms: clock::deadline_ms(expires),
+            expires_tick: clock::deadline(expires),
             unchecked: std::cell::Cell::new(0),
             budget: None,
             lease: Left {
@@ -718,7 +712,7 @@ impl KeyCache {
                 install(decrypt, next_decrypt, slot);
             }
         });
-        open(&key, &mut Vec::new())
+        open(&key, &mut AadBuf::new())
     }
 
     fn peek_until(&self, cache_key: &[u8]) -> Option<(Arc<CellKey>, Instant)> {
@@ -1005,6 +999,7 @@ mod tests {
 
     fn name() -> KeyName<'static> {
         KeyName {
+            owner: 7,
             partition: &[7; PARTITION_LEN],
             purpose: b'k',
             key_ref: None,
@@ -1020,6 +1015,7 @@ mod tests {
         let other: Arc<[u8]> = Arc::from(&b"users/sso"[..]);
         let key_ref = [3; KEY_REF_LEN];
         let name = |scope, key_ref| KeyName {
+            owner: 7,
             partition: &[7; PARTITION_LEN],
             purpose: b'C',
             key_ref,
@@ -1027,7 +1023,6 @@ mod tests {
         };
         let held = name(&scope, Some(&key_ref));
         let slot = Slot {
-            cache: 1,
             generation: 0,
             cache_key: held.to_vec(),
             head: held.head(),
@@ -1037,7 +1032,7 @@ mod tests {
                     .unwrap(),
             ),
             expires: Instant::now(),
-            expires_ms: 0,
+            expires_tick: 0,
             unchecked: std::cell::Cell::new(0),
             budget: None,
             lease: Left {
@@ -1058,8 +1053,10 @@ mod tests {
                 },
                 false,
             ),
+            // Another encryptor: another owner, whose partition may differ too.
             (
                 KeyName {
+                    owner: 8,
                     partition: &[8; PARTITION_LEN],
                     ..held
                 },

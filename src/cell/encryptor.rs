@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use ring::digest;
 
-use super::cache::{CacheLimits, Fresh, KeyCache, KeyName, PARTITION_LEN};
+use super::aad::AadBuf;
+use super::cache::{CacheLimits, Fresh, KeyCache, KeyName, PARTITION_LEN, new_owner};
 use super::context::Context;
 use super::error::{CellError, KeyringError};
 use super::format::{self, Decoded, KeyBinding, MAX_PLAINTEXT_LEN};
@@ -98,6 +99,7 @@ impl Builder {
         Ok(CellEncryptor {
             provider: self.provider,
             cache,
+            owner: new_owner(),
             partition,
             // The keyring does not record partitions, so only the default one borrows keys from it.
             borrows: self.partition.is_empty(),
@@ -110,6 +112,8 @@ impl Builder {
 pub struct CellEncryptor {
     provider: Arc<dyn KeyProvider>,
     cache: Arc<KeyCache>,
+    /// What this encryptor's keys are known by in a thread's slots.
+    owner: u64,
     partition: [u8; PARTITION_LEN],
     /// Takes shares of data keys other processes made (docs/format.md, "Keyring file").
     borrows: bool,
@@ -198,7 +202,7 @@ impl CellEncryptor {
                     let (ctx, plain) = cells
                         .get(i)
                         .copied()
-                        .ok_or(CellError::Internal("batch index"))?;
+                        .ok_or_else(|| CellError::Internal("batch index"))?;
                     let mut nonce = [0u8; NONCE_LEN];
                     nonce.copy_from_slice(
                         nonces
@@ -218,7 +222,7 @@ impl CellEncryptor {
         // The common case first: a compact value under a key this thread holds (fixed offsets, no lock). It makes
         // the same checks as the general path: the compact form needs a keyring (check 7), and nothing else of the
         // value is left to check against a cached key.
-        if let (Some(Ok(cell)), Some(_)) = (format::split_compact(ciphertext), &self.keyring) {
+        if let (Some(cell), Some(_)) = (format::compact(ciphertext), &self.keyring) {
             let name = self.key_name(PURPOSE_OPEN_COMPACT, Some(cell.key_ref()), context);
             let opened = self.cache.with_held_decrypt_key(&name, &|key, aad| {
                 open(key, cell.header, context, cell.nonce, cell.body, aad)
@@ -244,7 +248,7 @@ impl CellEncryptor {
         self.cache.with_decrypt_key(
             &self.key_name(purpose, Some(&key_ref), context),
             &|| self.unwrap_for(context, decoded),
-            &|key: &CellKey, aad: &mut Vec<u8>| match decoded.binding {
+            &|key: &CellKey, aad: &mut AadBuf| match decoded.binding {
                 KeyBinding::SelfContained { commitment, .. } if !key.commits_to(commitment) => {
                     Err(CellError::Decrypt)
                 }
@@ -282,7 +286,6 @@ impl CellEncryptor {
                         }
                     };
                     let cached = self.checked_hit(cached, context, &decoded)?;
-                    aad.clear();
                     open_decoded(&cached, context, &decoded, aad)
                 })
                 .collect()
@@ -359,6 +362,7 @@ impl CellEncryptor {
         context: &'a Context,
     ) -> KeyName<'a> {
         KeyName {
+            owner: self.owner,
             partition: &self.partition,
             purpose,
             key_ref,
@@ -485,7 +489,7 @@ impl CellEncryptor {
         context: &Context,
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
-        aad: &mut Vec<u8>,
+        aad: &mut AadBuf,
     ) -> Result<Vec<u8>, CellError> {
         self.seal_with(key, self.keyring.is_some(), context, nonce, plaintext, aad)
     }
@@ -497,23 +501,26 @@ impl CellEncryptor {
         context: &Context,
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
-        aad: &mut Vec<u8>,
+        aad: &mut AadBuf,
     ) -> Result<Vec<u8>, CellError> {
-        // The associated data is the header followed by the context; the output starts with the same header.
+        // The output starts with the header; the associated data is the same header followed by the context.
+        let header_len = if compact {
+            format::COMPACT_HEADER_LEN
+        } else {
+            format::SELF_CONTAINED_FIXED_LEN + key.wrapped().len()
+        };
+        let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
         if compact {
-            format::write_compact_header(aad, &key.key_ref());
+            format::write_compact_header(&mut out, &key.key_ref());
         } else {
             format::write_self_contained_header(
-                aad,
+                &mut out,
                 key.provider(),
                 key.wrapped(),
                 key.commitment(),
             )?;
         }
-        let header_len = aad.len();
-        aad.extend_from_slice(context.encoded());
-        let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
-        out.extend_from_slice(aad.get(..header_len).unwrap_or_default());
+        let aad = aad.assemble(&out, context.encoded());
         out.extend_from_slice(&nonce);
         let body_start = out.len();
         out.extend_from_slice(plaintext);
@@ -590,7 +597,7 @@ fn open_decoded(
     key: &CellKey,
     context: &Context,
     decoded: &Decoded<'_>,
-    aad: &mut Vec<u8>,
+    aad: &mut AadBuf,
 ) -> Result<Vec<u8>, CellError> {
     open(
         key,
@@ -613,26 +620,9 @@ fn open<H: AsRef<[u8]> + ?Sized>(
     context: &Context,
     nonce: &[u8; NONCE_LEN],
     body: &[u8],
-    aad: &mut Vec<u8>,
+    aad: &mut AadBuf,
 ) -> Option<Vec<u8>> {
-    // The associated data is assembled on the stack when it fits (most contexts), as it is written for every cell:
-    // a heap buffer, even a thread's own, may share a cache line with what another thread reads (allocators
-    // recycle small blocks across threads), and two threads decrypting at once then ran at 1.4 times one thread.
-    let (header, encoded) = (header.as_ref(), context.encoded());
-    let mut inline = [0u8; INLINE_AAD];
-    let aad: &[u8] = match inline.get_mut(..header.len() + encoded.len()) {
-        Some(buf) => {
-            let (h, e) = buf.split_at_mut(header.len());
-            h.copy_from_slice(header);
-            e.copy_from_slice(encoded);
-            buf
-        }
-        None => {
-            aad.extend_from_slice(header);
-            aad.extend_from_slice(encoded);
-            aad
-        }
-    };
+    let aad = aad.assemble(header.as_ref(), context.encoded());
     let mut buf = body.to_vec();
     match key.open(*nonce, aad, &mut buf) {
         Some(len) => {
@@ -648,23 +638,17 @@ fn open<H: AsRef<[u8]> + ?Sized>(
     }
 }
 
-/// Associated data up to this length (a compact or self-contained header and the context) is assembled on the stack.
-const INLINE_AAD: usize = 256;
-
 thread_local! {
     /// A per-thread buffer for the associated data of the batch paths (single cells borrow the cache's).
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<AadBuf> = const { RefCell::new(AadBuf::new()) };
 }
 
-/// Runs `f` with a cleared scratch buffer (a fresh one if this thread is already using its own, e.g. from a key
-/// provider that calls back into an encryptor).
-fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+/// Runs `f` with this thread's buffer for associated data (a fresh one if this thread is already using its own,
+/// e.g. from a key provider that calls back into an encryptor).
+fn with_scratch<R>(f: impl FnOnce(&mut AadBuf) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            f(&mut buf)
-        }
-        Err(_) => f(&mut Vec::new()),
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut AadBuf::new()),
     })
 }
 

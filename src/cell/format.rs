@@ -86,12 +86,12 @@ impl<'a> Reader<'a> {
 
 /// Decodes a binary ciphertext. The body runs to the end of the input, so there are no trailing bytes to accept.
 ///
-/// The compact form, the common one, is read at fixed offsets with one length check ([`split_compact`]);
-/// everything else goes through [`decode_generic`]. Both accept and reject the same inputs (a property test and the
-/// `decode` fuzz target check it).
+/// A well-formed compact value, the common one, is read at fixed offsets ([`compact`]); everything else goes
+/// through [`decode_generic`], which rejects what `compact` did not take. Both accept and reject the same inputs (a
+/// property test and the `decode` fuzz target check it).
 pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, CellError> {
-    match split_compact(bytes) {
-        Some(compact) => compact.map(Compact::decoded),
+    match compact(bytes) {
+        Some(compact) => Ok(compact.decoded()),
         None => decode_generic(bytes),
     }
 }
@@ -127,24 +127,24 @@ impl<'a> Compact<'a> {
     }
 }
 
-/// The compact form at fixed offsets: `None` when the input does not start with the compact form's three bytes,
-/// else what [`decode_generic`] decides for it.
-pub fn split_compact(bytes: &[u8]) -> Option<Result<Compact<'_>, CellError>> {
+/// A well-formed compact ciphertext at fixed offsets, or `None` for anything else (which [`decode`] then decides):
+/// the per-cell path's check, with no error to build or drop.
+#[inline]
+pub fn compact(bytes: &[u8]) -> Option<Compact<'_>> {
+    // One range check for the whole length; the splits below then cannot fail.
+    if !(COMPACT_OVERHEAD..=COMPACT_OVERHEAD + MAX_PLAINTEXT_LEN).contains(&bytes.len()) {
+        return None;
+    }
     let (header, rest) = bytes.split_first_chunk::<COMPACT_HEADER_LEN>()?;
+    let (nonce, body) = rest.split_first_chunk::<NONCE_LEN>()?;
     if !header.starts_with(&[VERSION, SUITE_ID, FORM_COMPACT]) {
         return None;
     }
-    let Some((nonce, body)) = rest.split_first_chunk::<NONCE_LEN>() else {
-        return Some(Err(CellError::Decrypt));
-    };
-    if body.len() < TAG_LEN || body.len() - TAG_LEN > MAX_PLAINTEXT_LEN {
-        return Some(Err(CellError::Decrypt));
-    }
-    Some(Ok(Compact {
+    Some(Compact {
         header,
         nonce,
         body,
-    }))
+    })
 }
 
 /// Decodes field by field, both forms: the reference [`decode`] is checked against.
@@ -210,6 +210,9 @@ pub fn write_self_contained_header(
     Ok(())
 }
 
+/// Bytes of a self-contained header besides its wrapped key: version, suite, form, provider, length, commitment.
+pub const SELF_CONTAINED_FIXED_LEN: usize = 6 + COMMITMENT_LEN;
+
 /// Writes the header of a compact ciphertext.
 pub fn write_compact_header(out: &mut Vec<u8>, key_ref: &[u8; KEY_REF_LEN]) {
     out.extend_from_slice(&[VERSION, SUITE_ID, FORM_COMPACT]);
@@ -255,8 +258,8 @@ mod tests {
         fn the_fast_and_generic_decoders_agree(bytes in candidates()) {
             let fast = decode(&bytes);
             prop_assert_eq!(fast, decode_generic(&bytes));
-            if let Some(compact) = split_compact(&bytes) {
-                prop_assert_eq!(compact.map(Compact::decoded), decode_generic(&bytes));
+            if let Some(compact) = compact(&bytes) {
+                prop_assert_eq!(Ok(compact.decoded()), decode_generic(&bytes));
             }
         }
     }
@@ -265,20 +268,27 @@ mod tests {
     fn the_fast_decoder_takes_exactly_the_compact_prefix() {
         let mut cell = vec![VERSION, SUITE_ID, FORM_COMPACT];
         cell.extend_from_slice(&[9; KEY_REF_LEN + NONCE_LEN + TAG_LEN]);
-        assert!(matches!(split_compact(&cell), Some(Ok(_))));
-        assert!(matches!(
-            split_compact(&cell[..cell.len() - 1]),
-            Some(Err(_))
-        ));
-        assert!(matches!(
-            split_compact(&cell[..COMPACT_HEADER_LEN]),
-            Some(Err(_))
-        ));
-        assert!(split_compact(&cell[..COMPACT_HEADER_LEN - 1]).is_none());
+        assert!(compact(&cell).is_some());
+        for short in [
+            cell.len() - 1,
+            COMPACT_HEADER_LEN + NONCE_LEN,
+            COMPACT_HEADER_LEN,
+            COMPACT_HEADER_LEN - 1,
+        ] {
+            assert!(compact(&cell[..short]).is_none(), "{short} bytes");
+            assert!(decode(&cell[..short]).is_err(), "{short} bytes");
+        }
+        let mut oversized = cell.clone();
+        oversized.resize(
+            COMPACT_HEADER_LEN + NONCE_LEN + MAX_PLAINTEXT_LEN + TAG_LEN + 1,
+            0,
+        );
+        assert!(compact(&oversized).is_none());
+        assert!(decode(&oversized).is_err());
         for at in 0..3 {
             let mut other = cell.clone();
             other[at] ^= 0x80;
-            assert!(split_compact(&other).is_none());
+            assert!(compact(&other).is_none());
             assert!(decode(&other).is_err());
         }
         let decoded = decode(&cell).unwrap();

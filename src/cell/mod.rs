@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+mod aad;
 pub mod bench;
 mod cache;
 mod context;

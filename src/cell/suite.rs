@@ -126,7 +126,7 @@ impl CellKey {
     ) -> Result<(), CellError> {
         let body = in_out
             .get_mut(from..)
-            .ok_or(CellError::Internal("seal offset"))?;
+            .ok_or_else(|| CellError::Internal("seal offset"))?;
         let tag = self
             .aead
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), body)
