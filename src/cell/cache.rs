@@ -352,15 +352,23 @@ mod clock {
     pub(super) fn start() {
         STARTED.call_once(|| {
             let base = base();
-            let _ = std::thread::Builder::new()
+            let tick = move || {
+                let ms = u64::try_from(base.elapsed().as_millis()).unwrap_or(u64::MAX);
+                NOW.fetch_max(ms.saturating_add(1), Ordering::AcqRel);
+            };
+            let started = std::thread::Builder::new()
                 .name("atrest-clock".into())
                 .spawn(move || {
                     loop {
-                        let ms = u64::try_from(base.elapsed().as_millis()).unwrap_or(u64::MAX);
-                        NOW.store(ms.saturating_add(1), Ordering::Release);
+                        tick();
                         std::thread::sleep(Duration::from_millis(1));
                     }
                 });
+            // The first tick before any cache is used: a deadline taken before the thread's own first tick would
+            // be 0, and its slot unusable.
+            if started.is_ok() {
+                tick();
+            }
         });
     }
 
@@ -1074,6 +1082,15 @@ mod tests {
             fills.fetch_add(1, Ordering::SeqCst);
             CellKey::derive(&DataKey::random()?, ProviderKind::KeyFile, vec![1; 76])
         }
+    }
+
+    /// A deadline taken as soon as a cache exists is usable: the clock has ticked once before `start` returns (a
+    /// deadline of 0 would leave the first slots of a new process unusable, each cell taking a new lease).
+    #[test]
+    fn a_started_clock_has_ticked() {
+        clock::start();
+        assert_ne!(clock::now(), 0);
+        assert!(clock::deadline(Instant::now() + Duration::from_secs(60)) > clock::now());
     }
 
     /// The fork check, driven by making the cache believe another process filled it (as in a child after `fork()`,
