@@ -347,8 +347,8 @@ mod clock {
         u64::try_from(t.saturating_duration_since(base()).as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Starts the clock thread once per process (if the thread cannot be made, no deadline is ever met on this clock
-    /// and every key is checked against `Instant::now` off the per-cell path).
+    /// Starts the clock thread once per process. If the thread cannot be made, the clock stays at its first tick, as
+    /// a stalled one would, and the precise checks bound the use of a key past its age the same way.
     pub(super) fn start() {
         STARTED.call_once(|| {
             let base = base();
@@ -356,7 +356,10 @@ mod clock {
                 let ms = u64::try_from(base.elapsed().as_millis()).unwrap_or(u64::MAX);
                 NOW.fetch_max(ms.saturating_add(1), Ordering::AcqRel);
             };
-            let started = std::thread::Builder::new()
+            // The first tick before any cache is used: a deadline taken before the thread's own first tick would
+            // be 0, and its slot unusable.
+            tick();
+            let _ = std::thread::Builder::new()
                 .name("atrest-clock".into())
                 .spawn(move || {
                     loop {
@@ -364,23 +367,18 @@ mod clock {
                         std::thread::sleep(Duration::from_millis(1));
                     }
                 });
-            // The first tick before any cache is used: a deadline taken before the thread's own first tick would
-            // be 0, and its slot unusable.
-            if started.is_ok() {
-                tick();
-            }
         });
     }
 
-    /// Now on this clock: milliseconds since the base plus one, never ahead of the precise time; 0 before the clock
-    /// thread's first tick.
+    /// Now on this clock: milliseconds since the base plus one, never ahead of the precise time; 0 before the first
+    /// tick ([`start`]).
     #[inline]
     pub(super) fn now() -> u64 {
         NOW.load(Ordering::Acquire)
     }
 
     /// A deadline on this clock, taken early by the clock's possible lag: a key is usable while [`now`] is below it.
-    /// 0 (never usable) while the clock does not run, so a stopped clock cannot keep a key alive.
+    /// 0 (never usable) before the clock's first tick, which [`start`] makes before any cache exists.
     pub(super) fn deadline(deadline: Instant) -> u64 {
         match NOW.load(Ordering::Acquire) {
             0 => 0,
